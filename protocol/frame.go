@@ -212,7 +212,9 @@ func DecodeHeader(b []byte) (streamID uint32, t FrameType, flags Flags, err erro
 // Decode parses one frame. It checks every length against the bytes that are
 // there; unknown frame types yield an *Error whose Ignorable mirrors the I flag.
 // Values that are syntactically fine but semantically illegal (REQUEST_N of 0,
-// a keepalive of 0) are left for the receiver to judge.
+// a keepalive of 0, a u31 field with its top bit set, that is > MaxN, a SETUP
+// on a stream other than 0) are decoded as they are and left for the receiver
+// to judge. Only the stream ID has its reserved bit masked off.
 func Decode(b []byte) (Frame, error) {
 	var f Frame
 	id, t, flags, err := DecodeHeader(b)
@@ -295,6 +297,9 @@ func Decode(b []byte) (Frame, error) {
 		f.Code = ErrorCode(binary.BigEndian.Uint32(p))
 		f.Data = p[4:]
 	case TypeMetadataPush:
+		// M is always 1 on the wire; a frame without it is still read, and the
+		// flag is set so that Metadata != nil and HasMetadata agree.
+		f.Flags |= FlagMetadata
 		f.Metadata = p
 	case TypeResume:
 		if len(p) < 6 {
@@ -439,14 +444,14 @@ func AppendKeepalive(dst []byte, respond bool, position uint64, data []byte) []b
 
 // AppendRequest appends REQUEST_RESPONSE or REQUEST_FNF (t), with extra flags (F).
 func AppendRequest(dst []byte, t FrameType, streamID uint32, flags Flags, md, data []byte) []byte {
-	dst = AppendHeader(dst, streamID, t, flags|metaFlag(md))
+	dst = AppendHeader(dst, streamID, t, flags&^FlagMetadata|metaFlag(md))
 	return appendMetaData(dst, md, data)
 }
 
-// AppendRequestN appends REQUEST_STREAM or REQUEST_CHANNEL (t) with initial request n
+// AppendRequestWithN appends REQUEST_STREAM or REQUEST_CHANNEL (t) with initial request n
 // and extra flags (F, C).
 func AppendRequestWithN(dst []byte, t FrameType, streamID uint32, flags Flags, n uint32, md, data []byte) []byte {
-	dst = AppendHeader(dst, streamID, t, flags|metaFlag(md))
+	dst = AppendHeader(dst, streamID, t, flags&^FlagMetadata|metaFlag(md))
 	dst = binary.BigEndian.AppendUint32(dst, n&MaxN)
 	return appendMetaData(dst, md, data)
 }
@@ -464,7 +469,7 @@ func AppendCancel(dst []byte, streamID uint32) []byte {
 
 // AppendPayload appends a PAYLOAD frame; flags carry N, C and F.
 func AppendPayload(dst []byte, streamID uint32, flags Flags, md, data []byte) []byte {
-	dst = AppendHeader(dst, streamID, TypePayload, flags|metaFlag(md))
+	dst = AppendHeader(dst, streamID, TypePayload, flags&^FlagMetadata|metaFlag(md))
 	return appendMetaData(dst, md, data)
 }
 
@@ -499,62 +504,84 @@ func AppendResumeOK(dst []byte, lastReceivedClient uint64) []byte {
 
 // AppendExt appends an EXT frame; flags may carry I.
 func AppendExt(dst []byte, streamID uint32, flags Flags, extType uint32, md, data []byte) []byte {
-	dst = AppendHeader(dst, streamID, TypeExt, flags|metaFlag(md))
+	dst = AppendHeader(dst, streamID, TypeExt, flags&^FlagMetadata|metaFlag(md))
 	dst = binary.BigEndian.AppendUint32(dst, extType&MaxN)
 	return appendMetaData(dst, md, data)
 }
 
-// Append re-encodes a decoded frame, the inverse of Decode for well-formed input.
+// Append re-encodes a frame; for every frame Decode accepts, Decode(f.Append(nil))
+// yields f again. It writes the fields as they are: the stream ID, all flag bits
+// (M is derived from Metadata != nil for the types that carry metadata, and always
+// set for METADATA_PUSH) and u31/u63 values with their top bit if it was set, so
+// a frame relayed through Decode and Append is unchanged. Bytes Decode ignores
+// (trailing bytes of REQUEST_N, a LEASE's trailing bytes without M) are dropped.
+// Use the Append* encoders to build frames from values the caller chose: they
+// clear reserved bits.
 func (f *Frame) Append(dst []byte) []byte {
 	md := f.Metadata
+	be := binary.BigEndian
 	switch f.Type {
 	case TypeSetup:
 		return AppendSetupFrame(dst, f)
 	case TypeLease:
-		return AppendLease(dst, f.Keepalive, f.N, md)
+		dst = AppendHeader(dst, f.StreamID, TypeLease, f.Flags&^FlagMetadata|metaFlag(md))
+		dst = be.AppendUint32(dst, f.Keepalive)
+		dst = be.AppendUint32(dst, f.N)
+		return append(dst, md...)
 	case TypeKeepalive:
-		return AppendKeepalive(dst, f.Flags.Has(FlagRespond), f.Position, f.Data)
+		dst = AppendHeader(dst, f.StreamID, TypeKeepalive, f.Flags)
+		dst = be.AppendUint64(dst, f.Position)
+		return append(dst, f.Data...)
 	case TypeRequestResponse, TypeRequestFNF, TypePayload:
 		dst = AppendHeader(dst, f.StreamID, f.Type, f.Flags&^FlagMetadata|metaFlag(md))
 		return appendMetaData(dst, md, f.Data)
 	case TypeRequestStream, TypeRequestChannel:
-		return AppendRequestWithN(dst, f.Type, f.StreamID, f.Flags&^FlagMetadata, f.N, md, f.Data)
+		dst = AppendHeader(dst, f.StreamID, f.Type, f.Flags&^FlagMetadata|metaFlag(md))
+		dst = be.AppendUint32(dst, f.N)
+		return appendMetaData(dst, md, f.Data)
 	case TypeRequestN:
-		return AppendRequestN(dst, f.StreamID, f.N)
+		dst = AppendHeader(dst, f.StreamID, TypeRequestN, f.Flags)
+		return be.AppendUint32(dst, f.N)
 	case TypeCancel:
-		return AppendCancel(dst, f.StreamID)
+		return AppendHeader(dst, f.StreamID, TypeCancel, f.Flags)
 	case TypeError:
-		dst = AppendHeader(dst, f.StreamID, TypeError, 0)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(f.Code))
+		dst = AppendHeader(dst, f.StreamID, TypeError, f.Flags)
+		dst = be.AppendUint32(dst, uint32(f.Code))
 		return append(dst, f.Data...)
 	case TypeMetadataPush:
-		return AppendMetadataPush(dst, md)
+		dst = AppendHeader(dst, f.StreamID, TypeMetadataPush, f.Flags|FlagMetadata)
+		return append(dst, md...)
 	case TypeResume:
-		dst = AppendHeader(dst, 0, TypeResume, 0)
-		dst = binary.BigEndian.AppendUint32(dst, f.Version)
-		dst = binary.BigEndian.AppendUint16(dst, uint16(len(f.Token)))
+		dst = AppendHeader(dst, f.StreamID, TypeResume, f.Flags)
+		dst = be.AppendUint32(dst, f.Version)
+		dst = be.AppendUint16(dst, uint16(len(f.Token)))
 		dst = append(dst, f.Token...)
-		dst = binary.BigEndian.AppendUint64(dst, f.Position&(1<<63-1))
-		return binary.BigEndian.AppendUint64(dst, f.Position2&(1<<63-1))
+		dst = be.AppendUint64(dst, f.Position)
+		return be.AppendUint64(dst, f.Position2)
 	case TypeResumeOK:
-		return AppendResumeOK(dst, f.Position)
+		dst = AppendHeader(dst, f.StreamID, TypeResumeOK, f.Flags)
+		return be.AppendUint64(dst, f.Position)
 	case TypeExt:
-		return AppendExt(dst, f.StreamID, f.Flags&^FlagMetadata, f.ExtType, md, f.Data)
+		dst = AppendHeader(dst, f.StreamID, TypeExt, f.Flags&^FlagMetadata|metaFlag(md))
+		dst = be.AppendUint32(dst, f.ExtType)
+		return appendMetaData(dst, md, f.Data)
 	}
 	return AppendHeader(dst, f.StreamID, f.Type, f.Flags)
 }
 
-// AppendSetupFrame appends a SETUP frame from its decoded form, keeping the version.
+// AppendSetupFrame appends a SETUP frame from its decoded form, keeping the
+// stream ID, version, flags and values as they are (see Frame.Append); R is set
+// when Token != nil and M when Metadata != nil.
 func AppendSetupFrame(dst []byte, f *Frame) []byte {
 	flags := f.Flags &^ (FlagMetadata | FlagResume)
 	flags |= metaFlag(f.Metadata)
 	if f.Token != nil {
 		flags |= FlagResume
 	}
-	dst = AppendHeader(dst, 0, TypeSetup, flags)
+	dst = AppendHeader(dst, f.StreamID, TypeSetup, flags)
 	dst = binary.BigEndian.AppendUint32(dst, f.Version)
-	dst = binary.BigEndian.AppendUint32(dst, f.Keepalive&MaxN)
-	dst = binary.BigEndian.AppendUint32(dst, f.Lifetime&MaxN)
+	dst = binary.BigEndian.AppendUint32(dst, f.Keepalive)
+	dst = binary.BigEndian.AppendUint32(dst, f.Lifetime)
 	if f.Token != nil {
 		dst = binary.BigEndian.AppendUint16(dst, uint16(len(f.Token)))
 		dst = append(dst, f.Token...)
