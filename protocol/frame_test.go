@@ -917,7 +917,7 @@ func BenchmarkAppendPayload(b *testing.B) {
 }
 
 func TestZeroAllocs(t *testing.T) {
-		wire := protocol.AppendPayload(nil, 7, protocol.FlagNext, make([]byte, 16), make([]byte, 128))
+	wire := protocol.AppendPayload(nil, 7, protocol.FlagNext, make([]byte, 16), make([]byte, 128))
 	buf := make([]byte, 0, 256)
 	if n := testing.AllocsPerRun(100, func() { _, _ = protocol.Decode(wire) }); n != 0 {
 		t.Errorf("Decode: %v allocs", n)
