@@ -1,0 +1,761 @@
+// Package session is the RSocket engine for one connection: a reader loop, a
+// writer loop, the stream table, SETUP, KEEPALIVE and the limits on everything
+// the peer can make us hold. It is symmetric: both sides may request and respond.
+//
+// Rules (see docs/design.md):
+//   - One reader and one writer goroutine per connection. Only the writer touches
+//     the transport's write side.
+//   - The reader never blocks on a stream: inbound elements are bounded by the
+//     credit this side granted; more is the peer's violation of that stream.
+//   - The writer drains the control lane first, then takes one frame from each
+//     stream in the ready ring in turn. A stream is in the ring only while it has
+//     a queued frame; elements are queued only once credit was charged for them,
+//     so the ring holds exactly the streams that have data AND credit.
+//   - Frames leave in batches: one Flush (one syscall) per batch.
+//   - Demand reaches the producer: Send blocks until the peer granted credit and
+//     the connection's byte budget has room.
+//
+// Locking: every field marked "mu" is guarded by Conn.mu. The writer copies the
+// frames of a batch out under mu and writes them without it.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/sched"
+	"github.com/sluicehq/sluice/protocol"
+	"github.com/sluicehq/sluice/transport"
+)
+
+// Batch limits of the writer.
+const (
+	maxBatchBytes  = 256 << 10
+	maxBatchFrames = 512
+)
+
+// ErrSlowConsumer closes a connection whose peer stopped reading for longer
+// than the write timeout.
+var ErrSlowConsumer = errors.New("sluice: slow consumer: peer stopped reading")
+
+// ErrKeepaliveTimeout closes a connection whose peer was silent for longer than
+// its max lifetime.
+var ErrKeepaliveTimeout = errors.New("sluice: no frame from the peer within the max lifetime")
+
+// Conn is one RSocket connection.
+type Conn struct {
+	cfg Config
+	t   transport.Conn
+	log *slog.Logger
+
+	ctx    context.Context // ends when the connection closes
+	cancel context.CancelCauseFunc
+
+	writeNotify chan struct{} // cap 1: the writer has work
+	done        chan struct{} // closed when reader and writer have exited
+	loops       sync.WaitGroup
+	handlers    sync.WaitGroup
+	handlerSem  chan struct{} // bounds FNF and METADATA_PUSH handlers
+
+	lastRecv    atomic.Int64 // unix nanos of the last frame received
+	established atomic.Bool  // client: the server has answered something
+
+	mu         sync.Mutex
+	streams    map[uint32]*stream // mu
+	peerOpen   int                // mu: streams the peer opened that are live
+	nextID     uint32             // mu
+	ctrl       [][]byte           // mu: control lane, each an owned frame
+	ring       sched.Ring[*stream] // mu: ready ring (streams with a queued frame)
+	queued     int                // mu: bytes queued until flushed (stream queues + batch in flight)
+	budgetWait []*stream          // mu: streams waiting for budget
+	closing    bool               // mu: no new work; writer drains the control lane and closes
+	closeErr   error              // mu
+	sent       int64              // mu
+	received   int64              // mu
+	attachment any                // mu
+}
+
+type connKey struct{}
+
+// FromContext returns the connection whose handler got ctx, or nil.
+func FromContext(ctx context.Context) *Conn {
+	c, _ := ctx.Value(connKey{}).(*Conn)
+	return c
+}
+
+// SetAttachment stores an application value on the connection.
+func (c *Conn) SetAttachment(v any) {
+	c.mu.Lock()
+	c.attachment = v
+	c.mu.Unlock()
+}
+
+// Attachment returns the value stored by SetAttachment.
+func (c *Conn) Attachment() any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attachment
+}
+
+// Setup is what the client announced in SETUP.
+type Setup struct {
+	Version      uint32
+	Keepalive    time.Duration
+	Lifetime     time.Duration
+	MetadataMIME string
+	DataMIME     string
+	Payload      sluice.Payload // the SETUP's metadata and data (owned)
+}
+
+func newConn(t transport.Conn, cfg Config) *Conn {
+	cfg = cfg.withDefaults()
+	c := &Conn{
+		cfg:         cfg,
+		t:           t,
+		log:         cfg.Logger,
+		writeNotify: make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		handlerSem:  make(chan struct{}, cfg.MaxHandlers),
+		streams:     make(map[uint32]*stream),
+		nextID:      1,
+	}
+	if cfg.Server {
+		c.nextID = 2
+	}
+	c.ctx, c.cancel = context.WithCancelCause(context.WithValue(context.Background(), connKey{}, c))
+	c.lastRecv.Store(time.Now().UnixNano())
+	if m := cfg.Metrics; m != nil {
+		m.ConnectionsOpened.Add(1)
+	}
+	return c
+}
+
+func (c *Conn) start() {
+	c.loops.Add(2)
+	go c.readLoop()
+	go c.writeLoop()
+	go func() {
+		c.loops.Wait()
+		c.mu.Lock()
+		err := c.closeErr
+		c.mu.Unlock()
+		c.cancel(err)
+		if m := c.cfg.Metrics; m != nil {
+			m.ConnectionsClosed.Add(1)
+		}
+		close(c.done)
+	}()
+}
+
+// Client starts a connection from the client side: it sends SETUP (no
+// acknowledgement is awaited; requests may follow at once) and starts the loops.
+func Client(t transport.Conn, cfg Config, setup Setup) (*Conn, error) {
+	cfg.Server = false
+	if setup.Keepalive <= 0 {
+		setup.Keepalive = cfg.KeepaliveInterval
+	}
+	if setup.Lifetime <= 0 {
+		setup.Lifetime = cfg.MaxLifetime
+	}
+	cfg.KeepaliveInterval, cfg.MaxLifetime = setup.Keepalive, setup.Lifetime
+	c := newConn(t, cfg)
+	ka, life := durMS(c.cfg.KeepaliveInterval), durMS(c.cfg.MaxLifetime)
+	f := protocol.AppendSetup(nil, ka, life, nil, false, setup.MetadataMIME, setup.DataMIME,
+		setup.Payload.Metadata, setup.Payload.Data)
+	if len(f) > protocol.MaxFrameLen {
+		return nil, fmt.Errorf("sluice: SETUP frame of %d bytes is over the frame limit", len(f))
+	}
+	if c.cfg.FrameHook != nil {
+		c.cfg.FrameHook(false, f)
+	}
+	_ = t.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	if err := t.WriteFrame(f); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := t.Flush(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	c.start()
+	return c, nil
+}
+
+func durMS(d time.Duration) uint32 {
+	ms := d.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	return protocol.ClampN(ms)
+}
+
+// Acceptor decides whether to accept a SETUP. It returns the handlers for the
+// connection (nil: none) or an error, sent as REJECTED_SETUP (or the code of an
+// *sluice.Error with a setup code).
+type Acceptor func(ctx context.Context, setup Setup, c *Conn) (*sluice.Handlers, error)
+
+// Accept runs the server side of a connection: it reads SETUP (within
+// cfg.SetupTimeout), validates it, asks accept, and starts the loops. It returns
+// the running connection, or an error after answering the peer and closing t.
+func Accept(ctx context.Context, t transport.Conn, cfg Config, accept Acceptor) (*Conn, error) {
+	cfg.Server = true
+	setupTimeout := cfg.SetupTimeout
+	if setupTimeout <= 0 {
+		setupTimeout = 10 * time.Second
+	}
+	timer := time.AfterFunc(setupTimeout, func() { t.Close() })
+	b, err := t.ReadFrame()
+	stopped := timer.Stop()
+	reject := func(code protocol.ErrorCode, msg string) (*Conn, error) {
+		f := protocol.AppendError(nil, 0, code, msg)
+		if cfg.FrameHook != nil {
+			cfg.FrameHook(false, f)
+		}
+		wt := cfg.WriteTimeout
+		if wt <= 0 || wt > 5*time.Second {
+			wt = 5 * time.Second
+		}
+		_ = t.SetWriteDeadline(time.Now().Add(wt))
+		if t.WriteFrame(f) == nil {
+			_ = t.Flush()
+		}
+		t.Close()
+		if m := cfg.Metrics; m != nil {
+			m.ProtocolErrors.Add(1)
+		}
+		return nil, &sluice.Error{Code: code, Message: msg}
+	}
+	if err != nil {
+		switch {
+		case !stopped:
+			t.Close()
+			return nil, fmt.Errorf("sluice: no SETUP within %v", setupTimeout)
+		case errors.Is(err, transport.ErrTextMessage):
+			return reject(protocol.ErrInvalidSetup, "first message is a text message; expected a binary SETUP frame")
+		case errors.Is(err, transport.ErrFrameTooLarge):
+			return reject(protocol.ErrInvalidSetup, "first message is larger than the 16 MiB frame limit")
+		}
+		t.Close()
+		return nil, err
+	}
+	if cfg.FrameHook != nil {
+		cfg.FrameHook(true, b)
+	}
+	f, err := protocol.Decode(b)
+	if err != nil {
+		return reject(protocol.ErrInvalidSetup, "malformed first frame: "+decodeReason(err))
+	}
+	switch {
+	case f.Type == protocol.TypeResume:
+		return reject(protocol.ErrRejectedResume, "resumption is not supported")
+	case f.Type != protocol.TypeSetup:
+		return reject(protocol.ErrInvalidSetup, fmt.Sprintf("first frame is %v; expected SETUP", f.Type))
+	case f.StreamID != 0:
+		return reject(protocol.ErrInvalidSetup, fmt.Sprintf("SETUP on stream %d; must be 0", f.StreamID))
+	case f.Version>>16 != 1:
+		return reject(protocol.ErrInvalidSetup, fmt.Sprintf("unsupported version %d.%d; this server speaks 1.0", f.Version>>16, f.Version&0xFFFF))
+	case f.Keepalive == 0 || f.Keepalive > protocol.MaxN:
+		return reject(protocol.ErrInvalidSetup, "keepalive interval must be in 1..2^31-1 ms")
+	case f.Lifetime == 0 || f.Lifetime > protocol.MaxN:
+		return reject(protocol.ErrInvalidSetup, "max lifetime must be in 1..2^31-1 ms")
+	case f.Flags.Has(protocol.FlagResume):
+		return reject(protocol.ErrRejectedSetup, "resumption is not supported")
+	case f.Flags.Has(protocol.FlagLease):
+		return reject(protocol.ErrUnsupportedSetup, "lease is not supported")
+	}
+	setup := Setup{
+		Version:      f.Version,
+		Keepalive:    time.Duration(f.Keepalive) * time.Millisecond,
+		Lifetime:     time.Duration(f.Lifetime) * time.Millisecond,
+		MetadataMIME: string(f.MetadataMIME),
+		DataMIME:     string(f.DataMIME),
+		Payload:      ownPayload(f.Metadata, f.Data),
+	}
+	cfg.KeepaliveInterval, cfg.MaxLifetime = setup.Keepalive, setup.Lifetime
+	c := newConn(t, cfg)
+	if accept != nil {
+		h, err := accept(ctx, setup, c)
+		if err != nil {
+			c.cancel(err)
+			if m := cfg.Metrics; m != nil {
+				m.ConnectionsClosed.Add(1)
+			}
+			code := protocol.ErrRejectedSetup
+			var se *sluice.Error
+			if errors.As(err, &se) && se.Code.IsSetupError() {
+				code = se.Code
+			}
+			msg := err.Error()
+			if se != nil {
+				msg = se.Message
+			}
+			return reject(code, msg)
+		}
+		if h != nil {
+			c.cfg.Handlers = h
+		}
+	}
+	c.start()
+	return c, nil
+}
+
+func decodeReason(err error) string {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	return err.Error()
+}
+
+// ownPayload copies metadata and data into one new allocation.
+func ownPayload(md, data []byte) sluice.Payload {
+	var p sluice.Payload
+	n := len(data)
+	if md != nil {
+		n += len(md)
+	}
+	if n == 0 {
+		if md != nil {
+			p.Metadata = []byte{}
+		}
+		p.Data = []byte{}
+		return p
+	}
+	buf := make([]byte, n)
+	if md != nil {
+		copy(buf, md)
+		p.Metadata = buf[:len(md):len(md)]
+		buf = buf[len(md):]
+	}
+	copy(buf, data)
+	p.Data = buf
+	return p
+}
+
+// Context ends when the connection closes; its cause is the close reason.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Done is closed once the reader and writer have exited.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection closed (nil while open).
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeErr
+}
+
+// Wait blocks until the connection is closed and every handler has returned.
+func (c *Conn) Wait() {
+	<-c.done
+	c.handlers.Wait()
+}
+
+// Close closes the connection at once (no ERROR frame).
+func (c *Conn) Close() error {
+	c.shutdown(sluice.ErrClosed, nil)
+	return nil
+}
+
+// CloseWithError sends ERROR[code] on stream 0, flushes what is queued, and closes.
+func (c *Conn) CloseWithError(code protocol.ErrorCode, msg string) {
+	c.shutdown(&sluice.Error{Code: code, Message: msg}, protocol.AppendError(nil, 0, code, msg))
+}
+
+// shutdown starts closing: streams fail with err; the writer sends final (if
+// any) after the control lane and closes the transport.
+func (c *Conn) shutdown(err error, final []byte) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.closeErr = err
+	if final != nil {
+		c.ctrl = append(c.ctrl, final)
+	}
+	streams := c.streams
+	c.streams = make(map[uint32]*stream)
+	for _, s := range streams {
+		s.failLocked(err)
+	}
+	c.mu.Unlock()
+	c.cancel(err)
+	if final == nil {
+		c.t.Close()
+	}
+	c.notifyWriter()
+}
+
+// protocolError answers the peer's malformed input with a connection ERROR and closes.
+func (c *Conn) protocolError(msg string) {
+	if m := c.cfg.Metrics; m != nil {
+		m.ProtocolErrors.Add(1)
+	}
+	c.log.Debug("sluice: closing connection on protocol error", "reason", msg)
+	c.CloseWithError(protocol.ErrConnectionError, msg)
+}
+
+func (c *Conn) notifyWriter() {
+	select {
+	case c.writeNotify <- struct{}{}:
+	default:
+	}
+}
+
+// queueControlLocked adds a control frame (owned) to the control lane.
+func (c *Conn) queueControlLocked(f []byte) bool {
+	if c.closing {
+		return false
+	}
+	if len(c.ctrl) >= c.cfg.ControlLaneMax {
+		return false
+	}
+	c.ctrl = append(c.ctrl, f)
+	return true
+}
+
+func (c *Conn) queueControl(f []byte) {
+	c.mu.Lock()
+	ok := c.queueControlLocked(f)
+	closing := c.closing
+	c.mu.Unlock()
+	if ok {
+		c.notifyWriter()
+	} else if !closing {
+		c.protocolError("control lane overflow: the peer does not read what it asks for")
+	}
+}
+
+// ---- reader -------------------------------------------------------------------
+
+func (c *Conn) readLoop() {
+	defer c.loops.Done()
+	for {
+		b, err := c.t.ReadFrame()
+		if err != nil {
+			switch {
+			case errors.Is(err, transport.ErrTextMessage):
+				c.protocolError("text message: RSocket frames travel in binary messages")
+			case errors.Is(err, transport.ErrFrameTooLarge):
+				c.protocolError("message larger than the 16 MiB frame limit")
+			default:
+				if errors.Is(err, io.EOF) {
+					err = sluice.ErrClosed
+				}
+				c.shutdown(err, nil)
+			}
+			return
+		}
+		c.lastRecv.Store(time.Now().UnixNano())
+		if c.cfg.FrameHook != nil {
+			c.cfg.FrameHook(true, b)
+		}
+		f, err := protocol.Decode(b)
+		if err != nil {
+			var pe *protocol.Error
+			if errors.As(err, &pe) && pe.Ignorable {
+				continue
+			}
+			c.protocolError(decodeReason(err))
+			return
+		}
+		if !c.dispatch(&f) {
+			return
+		}
+	}
+}
+
+// dispatch handles one frame; it returns false when the reader must stop.
+func (c *Conn) dispatch(f *protocol.Frame) bool {
+	if !c.cfg.Server {
+		c.established.Store(true)
+	}
+	switch f.Type {
+	case protocol.TypeSetup:
+		// A second SETUP at the server, or any SETUP at the client: ignored.
+		return true
+	case protocol.TypeLease:
+		return true // we never ask for leases
+	case protocol.TypeKeepalive:
+		if f.StreamID != 0 {
+			c.protocolError(fmt.Sprintf("KEEPALIVE on stream %d; must be 0", f.StreamID))
+			return false
+		}
+		if f.Flags.Has(protocol.FlagRespond) {
+			c.queueControl(protocol.AppendKeepalive(nil, false, 0, f.Data))
+		}
+		return true
+	case protocol.TypeMetadataPush:
+		if f.StreamID != 0 {
+			return true // MUST be ignored
+		}
+		c.metadataPush(f.Metadata)
+		return true
+	case protocol.TypeError:
+		if f.StreamID == 0 {
+			return c.connectionErrorReceived(f)
+		}
+		c.streamError(f)
+		return true
+	case protocol.TypeResume:
+		c.protocolError("RESUME on an established connection")
+		return false
+	case protocol.TypeResumeOK:
+		return true
+	case protocol.TypeExt:
+		if f.Flags.Has(protocol.FlagIgnore) {
+			return true
+		}
+		c.protocolError(fmt.Sprintf("unsupported extension frame type %d", f.ExtType))
+		return false
+	case protocol.TypeRequestResponse, protocol.TypeRequestFNF, protocol.TypeRequestStream, protocol.TypeRequestChannel:
+		if f.StreamID == 0 {
+			c.protocolError(fmt.Sprintf("%v on stream 0", f.Type))
+			return false
+		}
+		c.request(f)
+		return true
+	case protocol.TypeRequestN:
+		c.requestN(f)
+		return true
+	case protocol.TypeCancel:
+		c.cancelReceived(f)
+		return true
+	case protocol.TypePayload:
+		c.payload(f)
+		return true
+	}
+	return true
+}
+
+func (c *Conn) connectionErrorReceived(f *protocol.Frame) bool {
+	if f.Code.IsSetupError() && (c.cfg.Server || c.established.Load() && c.sawResponse()) {
+		return true // MUST be ignored
+	}
+	err := &sluice.Error{Code: f.Code, Message: string(f.Data)}
+	c.shutdown(err, nil)
+	return false
+}
+
+// sawResponse reports whether the client has seen a frame other than this
+// ERROR; setup errors count as rejection until then.
+func (c *Conn) sawResponse() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.received > 0
+}
+
+func (c *Conn) metadataPush(md []byte) {
+	h := c.cfg.Handlers.MetadataPush
+	if h == nil {
+		return
+	}
+	select {
+	case c.handlerSem <- struct{}{}:
+	default:
+		return // best effort: too many handlers running
+	}
+	md = append([]byte{}, md...)
+	c.handlers.Add(1)
+	go func() {
+		defer c.handlers.Done()
+		defer func() { <-c.handlerSem }()
+		h(c.ctx, md)
+	}()
+}
+
+// isPeerID reports whether id has the parity of the peer's requests.
+func (c *Conn) isPeerID(id uint32) bool {
+	if c.cfg.Server {
+		return id%2 == 1
+	}
+	return id%2 == 0
+}
+
+// ---- writer -------------------------------------------------------------------
+
+func (c *Conn) writeLoop() {
+	defer c.loops.Done()
+	defer c.t.Close()
+	interval := c.cfg.KeepaliveInterval
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	var batch []byte
+	var bounds []int
+	for {
+		select {
+		case <-c.writeNotify:
+		case <-ticker.C:
+			silent := time.Since(time.Unix(0, c.lastRecv.Load()))
+			if silent > c.cfg.MaxLifetime {
+				c.CloseWithError(protocol.ErrConnectionError,
+					fmt.Sprintf("no frame received for %v (max lifetime %v)", silent.Round(time.Millisecond), c.cfg.MaxLifetime))
+			} else {
+				c.queueControl(protocol.AppendKeepalive(nil, true, 0, nil))
+			}
+		}
+		for {
+			var dataBytes int
+			var closing bool
+			batch, bounds, dataBytes, closing = c.takeBatch(batch[:0], bounds[:0])
+			if len(bounds) == 0 {
+				if closing {
+					return
+				}
+				break
+			}
+			if err := c.writeBatch(batch, bounds); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					if m := c.cfg.Metrics; m != nil {
+						m.SlowConsumerCloses.Add(1)
+					}
+					c.log.Info("sluice: closing slow consumer", "timeout", c.cfg.WriteTimeout)
+					c.shutdown(ErrSlowConsumer, nil)
+				} else {
+					c.shutdown(err, nil)
+				}
+				c.releaseBudget(dataBytes)
+				return
+			}
+			c.releaseBudget(dataBytes)
+			if cap(batch) > 4*maxBatchBytes {
+				batch = nil
+			}
+		}
+	}
+}
+
+// takeBatch copies the next frames out: the control lane first, then one frame
+// per ready stream in turn.
+func (c *Conn) takeBatch(batch []byte, bounds []int) ([]byte, []int, int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for n < len(c.ctrl) && len(bounds) < maxBatchFrames && len(batch) < maxBatchBytes {
+		batch = append(batch, c.ctrl[n]...)
+		bounds = append(bounds, len(batch))
+		c.ctrl[n] = nil
+		n++
+	}
+	c.ctrl = c.ctrl[n:]
+	if len(c.ctrl) == 0 {
+		c.ctrl = c.ctrl[:0:0]
+	}
+	dataBytes := 0
+	if !c.closing {
+		for len(bounds) < maxBatchFrames && len(batch) < maxBatchBytes {
+			s, ok := c.ring.Pop()
+			if !ok {
+				break
+			}
+			frame, size := s.popFrameLocked()
+			batch = append(batch, frame...)
+			bounds = append(bounds, len(batch))
+			dataBytes += size
+			if s.outLen() > 0 {
+				c.ring.Push(s)
+			} else {
+				s.inRing = false
+			}
+		}
+	}
+	closing := c.closing && len(c.ctrl) == 0
+	return batch, bounds, dataBytes, closing
+}
+
+func (c *Conn) writeBatch(batch []byte, bounds []int) error {
+	if err := c.t.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	start := 0
+	for _, end := range bounds {
+		f := batch[start:end]
+		start = end
+		if c.cfg.FrameHook != nil {
+			c.cfg.FrameHook(false, f)
+		}
+		if err := c.t.WriteFrame(f); err != nil {
+			return err
+		}
+	}
+	if m := c.cfg.Metrics; m != nil {
+		m.FramesWritten.Add(int64(len(bounds)))
+		m.Flushes.Add(1)
+	}
+	return c.t.Flush()
+}
+
+// releaseBudget returns flushed bytes to the connection budget and wakes the
+// producers that were waiting for it.
+func (c *Conn) releaseBudget(n int) {
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.queued -= n
+	waiters := c.budgetWait
+	c.budgetWait = nil
+	for _, s := range waiters {
+		s.budgetWaiting = false
+		s.wakeOut()
+	}
+	c.mu.Unlock()
+	if m := c.cfg.Metrics; m != nil {
+		m.QueuedBytes.Add(-int64(n))
+	}
+}
+
+// ---- stream ids -----------------------------------------------------------------
+
+// allocIDLocked returns the next free stream id of our parity, wrapping at 2^31-1.
+func (c *Conn) allocIDLocked() (uint32, error) {
+	for range protocol.MaxN / 2 {
+		id := c.nextID
+		c.nextID += 2
+		if c.nextID > protocol.MaxN {
+			c.nextID -= protocol.MaxN - 1 // 2^31-1 is odd: 2^31 -> 1, 2^31+1 -> 2
+			if c.nextID > 2 {
+				c.nextID = 1
+			}
+			if c.cfg.Server && c.nextID%2 == 1 {
+				c.nextID++
+			}
+		}
+		if _, used := c.streams[id]; !used {
+			return id, nil
+		}
+	}
+	return 0, errors.New("sluice: no free stream id")
+}
+
+// Stats returns a snapshot of the connection and its streams.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := Stats{
+		Server:        c.cfg.Server,
+		StreamsOpen:   len(c.streams),
+		QueuedBytes:   c.queued,
+		ControlQueued: len(c.ctrl),
+		Sent:          c.sent,
+		Received:      c.received,
+	}
+	for _, s := range c.streams {
+		st.Streams = append(st.Streams, s.statsLocked())
+	}
+	return st
+}
+
+// Server reports whether this is the server side.
+func (c *Conn) Server() bool { return c.cfg.Server }
+

@@ -1,0 +1,870 @@
+package session
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"time"
+
+	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/credit"
+	"github.com/sluicehq/sluice/internal/fragment"
+	"github.com/sluicehq/sluice/protocol"
+)
+
+// stream is one stream of either role. Fields are guarded by Conn.mu unless
+// noted. Its outbound half (what we send) and inbound half (what we receive)
+// end independently; the stream leaves the table when both have ended.
+type stream struct {
+	c         *Conn
+	id        uint32
+	kind      protocol.FrameType // the request type
+	requester bool
+	route     string // set by routers, for stats
+
+	// handler context (responder) or caller context link (requester)
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	stopLink func() bool
+
+	// outbound half
+	outOpen       bool          // we may still send elements
+	outEnded      bool          // terminal frame queued, or cancelled
+	outErr        error         // why Send fails once ended
+	outCredit     credit.Credit // credit the peer granted us
+	granted       int64         // cumulative credit granted (saturating)
+	out           []byte        // queued frames, each with a 4-byte length prefix
+	outOff        int
+	outBytes      int // data bytes queued in out (budget accounting)
+	outFrames     int
+	inRing        bool
+	sentAny       bool // the writer took the first frame (the request, for requesters)
+	pendingN      int64
+	pendingCancel bool
+	sendWaiting   bool
+	budgetWaiting bool
+	outWake       chan struct{} // cap 1
+	starvedSince  time.Time
+	starved       time.Duration
+	sentCount     int64
+
+	// inbound half
+	inOpen   bool
+	win      credit.Window
+	manual   bool
+	deferred bool // manual requester stream whose request waits for the first Request(n)
+	inq      []sluice.Payload
+	inHead   int
+	inErr    error // io.EOF on completion
+	inWake   chan struct{} // cap 1
+	reasm    *fragment.Reassembler
+	recvd    int64
+	reqTotal int64
+
+	// request assembly (responder side, fragmented request)
+	assembling bool
+	// req is the request of a requester stream until its frame is queued
+	req sluice.Payload
+}
+
+func (c *Conn) newStream(id uint32, kind protocol.FrameType, requester bool) *stream {
+	return &stream{c: c, id: id, kind: kind, requester: requester,
+		outWake: make(chan struct{}, 1), inWake: make(chan struct{}, 1)}
+}
+
+func kindName(t protocol.FrameType) string {
+	switch t {
+	case protocol.TypeRequestResponse:
+		return "request-response"
+	case protocol.TypeRequestStream:
+		return "request-stream"
+	case protocol.TypeRequestChannel:
+		return "request-channel"
+	case protocol.TypeRequestFNF:
+		return "fire-and-forget"
+	}
+	return t.String()
+}
+
+func (s *stream) statsLocked() StreamStats {
+	st := StreamStats{
+		ID: s.id, Kind: kindName(s.kind), Requester: s.requester, Route: s.route,
+		CreditGranted: s.granted, CreditOutstanding: s.outCredit.Available(), Sent: s.sentCount,
+		QueuedFrames: s.outFrames, QueuedBytes: s.outBytes, Starved: s.starved,
+		Requested: s.reqTotal, InFlight: s.win.Outstanding(), Received: s.recvd,
+		Buffered: len(s.inq) - s.inHead,
+	}
+	if !s.starvedSince.IsZero() {
+		st.Starved += time.Since(s.starvedSince)
+	}
+	return st
+}
+
+func (s *stream) wakeOut() {
+	select {
+	case s.outWake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *stream) wakeIn() {
+	select {
+	case s.inWake <- struct{}{}:
+	default:
+	}
+}
+
+// ---- outbound queue ---------------------------------------------------------------
+
+func (s *stream) outLen() int { return len(s.out) - s.outOff }
+
+// popFrameLocked removes the next frame; the slice is valid until the next
+// append to s.out (the writer copies it at once).
+func (s *stream) popFrameLocked() ([]byte, int) {
+	n := int(binary.BigEndian.Uint32(s.out[s.outOff:]))
+	f := s.out[s.outOff+4 : s.outOff+4+n]
+	s.outOff += 4 + n
+	s.outFrames--
+	size := n
+	s.outBytes -= size
+	if s.outOff == len(s.out) {
+		s.out, s.outOff = s.out[:0], 0
+		if cap(s.out) > 4*s.c.cfg.StreamQueueBytes {
+			s.out = nil
+		}
+	}
+	if !s.sentAny {
+		s.sentAny = true
+		if s.pendingN > 0 {
+			s.c.queueControlLocked(protocol.AppendRequestN(nil, s.id, protocol.ClampN(s.pendingN)))
+			s.pendingN = 0
+		}
+		if s.pendingCancel {
+			s.c.queueControlLocked(protocol.AppendCancel(nil, s.id))
+		}
+	}
+	if s.sendWaiting {
+		s.wakeOut()
+	}
+	return f, size
+}
+
+// enqueueLocked appends frames (already length-prefixed) and puts the stream in
+// the ready ring.
+func (s *stream) enqueueLocked(frames []byte, nframes int) {
+	before := len(s.out)
+	s.out = append(s.out, frames...)
+	s.accountAppendedLocked(before, nframes)
+}
+
+// appendFramed appends one frame made by enc with a length prefix.
+func appendFramed(dst []byte, enc func([]byte) []byte) []byte {
+	at := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst = enc(dst)
+	binary.BigEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+	return dst
+}
+
+// queueTerminalLocked queues PAYLOAD(C) or ERROR behind the elements and ends
+// the outbound half.
+func (s *stream) queueTerminalLocked(err error) {
+	if s.outEnded {
+		return
+	}
+	s.outEnded, s.outOpen = true, false
+	var frame []byte
+	if err == nil {
+		s.outErr = sluice.ErrClosed
+		frame = appendFramed(nil, func(b []byte) []byte {
+			return protocol.AppendPayload(b, s.id, protocol.FlagComplete, nil, nil)
+		})
+	} else {
+		s.outErr = err
+		code, msg := errorFrameOf(err)
+		frame = appendFramed(nil, func(b []byte) []byte { return protocol.AppendError(b, s.id, code, msg) })
+	}
+	s.enqueueLocked(frame, 1)
+	s.wakeOut()
+}
+
+func errorFrameOf(err error) (protocol.ErrorCode, string) {
+	var se *sluice.Error
+	if errors.As(err, &se) && !se.Code.IsConnectionLevel() {
+		return se.Code, se.Message
+	}
+	code := sluice.CodeOf(err)
+	if code.IsConnectionLevel() {
+		code = protocol.ErrApplicationError
+	}
+	return code, err.Error()
+}
+
+// dropOutLocked discards queued frames (cancelled stream).
+func (s *stream) dropOutLocked() {
+	c := s.c
+	if s.outBytes > 0 {
+		c.queued -= s.outBytes
+		if m := c.cfg.Metrics; m != nil {
+			m.QueuedBytes.Add(-int64(s.outBytes))
+		}
+	}
+	s.out, s.outOff, s.outBytes, s.outFrames = nil, 0, 0, 0
+	if s.inRing {
+		c.ring.Remove(s)
+		s.inRing = false
+	}
+}
+
+// ---- ending -------------------------------------------------------------------------
+
+// endOutLocked ends the outbound half without a frame (cancelled by the peer).
+func (s *stream) endOutLocked(err error) {
+	if !s.outEnded {
+		s.outEnded, s.outOpen, s.outErr = true, false, err
+	}
+	s.dropOutLocked()
+	s.wakeOut()
+}
+
+// endInLocked ends the inbound half with err (io.EOF for completion).
+func (s *stream) endInLocked(err error) {
+	if s.inOpen {
+		s.inOpen = false
+		s.inErr = err
+		s.reasm = nil
+		s.wakeIn()
+	}
+}
+
+// failLocked ends both halves with err and forgets the stream (the caller
+// removes it from the table).
+func (s *stream) failLocked(err error) {
+	s.endOutLocked(err)
+	s.endInLocked(err)
+	if s.cancel != nil {
+		s.cancel(err)
+	}
+	if s.stopLink != nil {
+		s.stopLink()
+	}
+}
+
+// maybeRemoveLocked removes the stream once both halves have ended.
+func (s *stream) maybeRemoveLocked() {
+	if s.inOpen || !s.outEnded {
+		return
+	}
+	s.removeLocked()
+}
+
+func (s *stream) removeLocked() {
+	c := s.c
+	if c.streams[s.id] == s {
+		delete(c.streams, s.id)
+		if !s.requester {
+			c.peerOpen--
+		}
+		if m := c.cfg.Metrics; m != nil {
+			m.StreamsClosed.Add(1)
+		}
+	}
+	if s.stopLink != nil {
+		s.stopLink()
+	}
+}
+
+// ---- Sink -------------------------------------------------------------------------
+
+// Send implements sluice.Sink.
+func (s *stream) Send(ctx context.Context, p sluice.Payload) error {
+	return s.send(ctx, p, true)
+}
+
+// Wait implements sluice.Sink: it returns once one Send would not block on credit.
+func (s *stream) Wait(ctx context.Context) error {
+	return s.send(ctx, sluice.Payload{}, false)
+}
+
+func (s *stream) send(ctx context.Context, p sluice.Payload, doSend bool) error {
+	c := s.c
+	for {
+		c.mu.Lock()
+		if !s.outOpen {
+			err := s.outErr
+			c.mu.Unlock()
+			if err == nil {
+				err = sluice.ErrClosed
+			}
+			return err
+		}
+		hasCredit := s.outCredit.Available() > 0
+		room := s.outBytes == 0 || s.outBytes+p.Size() <= c.cfg.StreamQueueBytes
+		budget := c.queued == 0 || c.queued+p.Size() <= c.cfg.ConnBudget
+		if hasCredit && room && budget {
+			if !s.starvedSince.IsZero() {
+				s.starved += time.Since(s.starvedSince)
+				s.starvedSince = time.Time{}
+			}
+			if !doSend {
+				c.mu.Unlock()
+				return nil
+			}
+			s.outCredit.Take()
+			s.sentCount++
+			c.sent++
+			before := len(s.out)
+			var n int
+			s.out, n = fragment.Append(s.out, c.cfg.MTU, protocol.TypePayload, s.id, protocol.FlagNext, 0, p.Metadata, p.Data)
+			s.accountAppendedLocked(before, n)
+			c.mu.Unlock()
+			if m := c.cfg.Metrics; m != nil {
+				m.ElementsSent.Add(1)
+			}
+			c.notifyWriter()
+			return nil
+		}
+		if !hasCredit && s.starvedSince.IsZero() {
+			s.starvedSince = time.Now()
+		}
+		s.sendWaiting = true
+		if hasCredit && room && !budget && !s.budgetWaiting {
+			s.budgetWaiting = true
+			c.budgetWait = append(c.budgetWait, s)
+		}
+		c.mu.Unlock()
+		select {
+		case <-s.outWake:
+		case <-ctx.Done():
+			c.mu.Lock()
+			s.sendWaiting = false
+			c.mu.Unlock()
+			return ctx.Err()
+		}
+		c.mu.Lock()
+		s.sendWaiting = false
+		c.mu.Unlock()
+	}
+}
+
+// accountAppendedLocked accounts for the n frames that were appended to s.out
+// from offset before on, and puts the stream in the ready ring.
+func (s *stream) accountAppendedLocked(before, n int) {
+	c := s.c
+	total := len(s.out) - before - 4*n
+	s.outBytes += total
+	s.outFrames += n
+	c.queued += total
+	if m := c.cfg.Metrics; m != nil {
+		m.QueuedBytes.Add(int64(total))
+	}
+	if !s.inRing {
+		s.inRing = true
+		c.ring.Push(s)
+	}
+}
+
+// ---- Stream (receiving) ---------------------------------------------------------------
+
+// Recv implements sluice.Stream.
+func (s *stream) Recv(ctx context.Context) (sluice.Payload, error) {
+	c := s.c
+	for {
+		c.mu.Lock()
+		if s.inHead < len(s.inq) {
+			p := s.inq[s.inHead]
+			s.inq[s.inHead] = sluice.Payload{}
+			s.inHead++
+			if s.inHead == len(s.inq) {
+				s.inq, s.inHead = s.inq[:0], 0
+			}
+			var n uint32
+			if !s.manual {
+				n = s.win.Took()
+			}
+			if n > 0 && s.inOpen {
+				s.sendRequestNLocked(int64(n))
+			}
+			c.mu.Unlock()
+			return p, nil
+		}
+		if !s.inOpen {
+			err := s.inErr
+			c.mu.Unlock()
+			return sluice.Payload{}, err
+		}
+		c.mu.Unlock()
+		select {
+		case <-s.inWake:
+		case <-ctx.Done():
+			return sluice.Payload{}, ctx.Err()
+		}
+	}
+}
+
+// sendRequestNLocked grants n more (already accounted in the window) to the peer.
+func (s *stream) sendRequestNLocked(n int64) {
+	c := s.c
+	s.reqTotal = min(s.reqTotal+n, protocol.MaxN)
+	if m := c.cfg.Metrics; m != nil {
+		m.RequestNSent.Add(1)
+		m.CreditRequested.Add(n)
+	}
+	if s.requester && !s.sentAny {
+		s.pendingN += n
+		return
+	}
+	if c.queueControlLocked(protocol.AppendRequestN(nil, s.id, protocol.ClampN(n))) {
+		c.notifyWriter()
+	}
+}
+
+// All implements sluice.Stream.
+func (s *stream) All(ctx context.Context) iter.Seq2[sluice.Payload, error] {
+	return func(yield func(sluice.Payload, error) bool) {
+		for {
+			p, err := s.Recv(ctx)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				s.Cancel()
+				yield(sluice.Payload{}, err)
+				return
+			}
+			if !yield(p, nil) {
+				s.Cancel()
+				return
+			}
+		}
+	}
+}
+
+// Request implements sluice.Stream: it grants n more elements.
+func (s *stream) Request(n int64) {
+	c := s.c
+	if n <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !s.inOpen {
+		return
+	}
+	if s.deferred {
+		// The request itself carries the first grant.
+		s.deferred = false
+		w := s.win.Grant(n)
+		s.reqTotal = int64(w)
+		s.queueRequestLocked(w)
+		return
+	}
+	if w := s.win.Grant(n); w > 0 {
+		s.sendRequestNLocked(int64(w))
+	}
+}
+
+// Cancel implements sluice.Stream: it ends the stream locally and sends CANCEL
+// if the peer may still be sending.
+func (s *stream) Cancel() {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// What is buffered is not wanted any more.
+	clear(s.inq)
+	s.inq, s.inHead = nil, 0
+	if c.streams[s.id] != s {
+		// already ended
+		s.endInLocked(sluice.ErrCanceled)
+		return
+	}
+	if s.requester && !s.sentAny && !s.deferred {
+		// The request never left: withdraw it.
+		s.dropOutLocked()
+		s.failLocked(sluice.ErrCanceled)
+		s.removeLocked()
+		return
+	}
+	wasDeferred := s.deferred
+	s.failLocked(sluice.ErrCanceled)
+	s.removeLocked()
+	if wasDeferred {
+		return
+	}
+	if s.requester && !s.sentAny {
+		s.pendingCancel = true
+		return
+	}
+	if c.queueControlLocked(protocol.AppendCancel(nil, s.id)) {
+		c.notifyWriter()
+	}
+}
+
+// CloseSend implements sluice.Channel: it completes the outbound half.
+func (s *stream) CloseSend() error {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !s.outOpen {
+		return nil
+	}
+	s.queueTerminalLocked(nil)
+	s.maybeRemoveLocked()
+	c.notifyWriter()
+	return nil
+}
+
+// ---- inbound frames -----------------------------------------------------------------
+
+// request handles REQUEST_* from the peer (the first fragment, possibly).
+func (c *Conn) request(f *protocol.Frame) {
+	if !c.isPeerID(f.StreamID) {
+		return // our own parity: belongs to our requester half, which ignores it
+	}
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if _, used := c.streams[f.StreamID]; used {
+		c.mu.Unlock()
+		return // MUST ignore a request on an ID in use
+	}
+	if f.Type == protocol.TypeRequestFNF && c.cfg.Handlers.FireAndForget == nil && !f.Flags.Has(protocol.FlagFollows) {
+		c.mu.Unlock()
+		return
+	}
+	if c.peerOpen >= c.cfg.MaxStreams {
+		c.rejectLocked(f.StreamID, protocol.ErrRejected, fmt.Sprintf("too many streams (limit %d)", c.cfg.MaxStreams))
+		c.mu.Unlock()
+		return
+	}
+	if (f.Type == protocol.TypeRequestStream || f.Type == protocol.TypeRequestChannel) && (f.N == 0 || f.N > protocol.MaxN) {
+		c.rejectLocked(f.StreamID, protocol.ErrInvalid, fmt.Sprintf("initial request N of %v must be in 1..2^31-1", f.Type))
+		c.mu.Unlock()
+		return
+	}
+	s := c.newStream(f.StreamID, f.Type, false)
+	c.streams[s.id] = s
+	c.peerOpen++
+	c.received++
+	if m := c.cfg.Metrics; m != nil {
+		m.StreamsOpened.Add(1)
+	}
+	if f.Flags.Has(protocol.FlagFollows) {
+		s.assembling = true
+		s.reasm = fragment.New(c.cfg.MaxReassembly)
+		_, _, err := s.reasm.Add(f)
+		if err != nil {
+			s.removeLocked()
+			c.rejectLocked(f.StreamID, protocol.ErrInvalid, err.Error())
+		}
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.startResponder(s, f, ownPayload(f.Metadata, f.Data))
+}
+
+// rejectLocked answers a request with ERROR on its stream (no stream state kept).
+func (c *Conn) rejectLocked(id uint32, code protocol.ErrorCode, msg string) {
+	if m := c.cfg.Metrics; m != nil {
+		m.ProtocolErrors.Add(1)
+	}
+	if c.queueControlLocked(protocol.AppendError(nil, id, code, msg)) {
+		c.notifyWriter()
+	}
+}
+
+// startResponder runs the handler for a complete request.
+func (c *Conn) startResponder(s *stream, f *protocol.Frame, p sluice.Payload) {
+	h := c.cfg.Handlers
+	c.mu.Lock()
+	s.assembling = false
+	s.reasm = nil
+	var ok bool
+	switch s.kind {
+	case protocol.TypeRequestFNF:
+		ok = h.FireAndForget != nil
+		s.outEnded = true
+	case protocol.TypeRequestResponse:
+		ok = h.RequestResponse != nil
+		s.outOpen = true
+		s.outCredit.Add(1)
+	case protocol.TypeRequestStream:
+		ok = h.RequestStream != nil
+		s.outOpen = true
+		s.outCredit.Add(f.N)
+		s.granted = int64(f.N)
+	case protocol.TypeRequestChannel:
+		ok = h.RequestChannel != nil
+		s.outOpen = true
+		s.outCredit.Add(f.N)
+		s.granted = int64(f.N)
+		if !f.Flags.Has(protocol.FlagComplete) {
+			s.inOpen = true
+			s.win = credit.NewWindow(int64(c.cfg.ChannelPrefetch))
+			s.reqTotal = int64(s.win.Initial())
+			// The first element came with the request and the handler takes it at
+			// once; it counts against the window, so the first grant is window-1
+			// (plus a top-up if one is due already).
+			s.win.Received()
+			if n := int64(s.win.Initial()) - 1 + int64(s.win.Took()); n > 0 {
+				s.sendRequestNLocked(n)
+			}
+		}
+	}
+	if !ok {
+		s.failLocked(sluice.ErrClosed)
+		s.removeLocked()
+		if s.kind != protocol.TypeRequestFNF {
+			c.rejectLocked(s.id, protocol.ErrRejected, fmt.Sprintf("%s is not supported here", kindName(s.kind)))
+		}
+		c.mu.Unlock()
+		return
+	}
+	s.ctx, s.cancel = context.WithCancelCause(c.ctx)
+	if s.kind == protocol.TypeRequestFNF {
+		s.removeLocked()
+		select {
+		case c.handlerSem <- struct{}{}:
+		default:
+			c.mu.Unlock()
+			return // best effort
+		}
+	}
+	c.handlers.Add(1)
+	c.mu.Unlock()
+	go c.runHandler(s, p)
+}
+
+func (c *Conn) runHandler(s *stream, p sluice.Payload) {
+	defer c.handlers.Done()
+	h := c.cfg.Handlers
+	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("sluice: handler panicked", "stream", s.id, "panic", r)
+			c.mu.Lock()
+			s.queueTerminalLocked(&sluice.Error{Code: protocol.ErrApplicationError, Message: fmt.Sprintf("handler panicked: %v", r)})
+			s.endInLocked(sluice.ErrCanceled)
+			s.maybeRemoveLocked()
+			c.mu.Unlock()
+			c.notifyWriter()
+		}
+		s.cancel(context.Canceled)
+	}()
+	switch s.kind {
+	case protocol.TypeRequestFNF:
+		defer func() { <-c.handlerSem }()
+		h.FireAndForget(s.ctx, p)
+		return
+	case protocol.TypeRequestResponse:
+		var resp sluice.Payload
+		resp, err = h.RequestResponse(s.ctx, p)
+		c.mu.Lock()
+		if s.outOpen {
+			if err == nil {
+				before := len(s.out)
+				var n int
+				s.out, n = fragment.Append(s.out, c.cfg.MTU, protocol.TypePayload, s.id,
+					protocol.FlagNext|protocol.FlagComplete, 0, resp.Metadata, resp.Data)
+				s.accountAppendedLocked(before, n)
+				s.outEnded, s.outOpen, s.outErr = true, false, sluice.ErrClosed
+				s.sentCount++
+				c.sent++
+				if m := c.cfg.Metrics; m != nil {
+					m.ElementsSent.Add(1)
+				}
+			} else {
+				s.queueTerminalLocked(err)
+			}
+			s.maybeRemoveLocked()
+		}
+		c.mu.Unlock()
+		c.notifyWriter()
+		return
+	case protocol.TypeRequestStream:
+		err = h.RequestStream(s.ctx, p, s)
+	case protocol.TypeRequestChannel:
+		err = h.RequestChannel(s.ctx, p, s, s)
+	}
+	c.mu.Lock()
+	if s.outOpen {
+		if err != nil && errors.Is(err, sluice.ErrCanceled) {
+			err = &sluice.Error{Code: protocol.ErrCanceled, Message: err.Error()}
+		}
+		s.queueTerminalLocked(err)
+	}
+	if s.inOpen && s.kind == protocol.TypeRequestChannel {
+		// The handler is done: stop the requester's half (CANCEL from the RS, de facto).
+		s.endInLocked(sluice.ErrCanceled)
+		if c.streams[s.id] == s && c.queueControlLocked(protocol.AppendCancel(nil, s.id)) {
+			// queued
+		}
+	}
+	s.maybeRemoveLocked()
+	c.mu.Unlock()
+	c.notifyWriter()
+}
+
+func (c *Conn) requestN(f *protocol.Frame) {
+	if f.N == 0 || f.N > protocol.MaxN {
+		return // illegal: never lowers credit
+	}
+	if m := c.cfg.Metrics; m != nil {
+		m.RequestNReceived.Add(1)
+		m.CreditGranted.Add(int64(f.N))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.streams[f.StreamID]
+	if s == nil || !s.outOpen || s.kind == protocol.TypeRequestResponse {
+		return
+	}
+	if s.requester && s.kind != protocol.TypeRequestChannel {
+		return
+	}
+	s.outCredit.Add(f.N)
+	s.granted = min(s.granted+int64(f.N), protocol.MaxN)
+	s.wakeOut()
+}
+
+func (c *Conn) cancelReceived(f *protocol.Frame) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.streams[f.StreamID]
+	if s == nil {
+		return
+	}
+	if s.requester {
+		if s.kind == protocol.TypeRequestChannel {
+			// The responder stopped our outbound half; we keep receiving.
+			s.endOutLocked(sluice.ErrCanceled)
+			s.maybeRemoveLocked()
+		}
+		return
+	}
+	s.failLocked(sluice.ErrCanceled)
+	s.removeLocked()
+}
+
+func (c *Conn) streamError(f *protocol.Frame) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.streams[f.StreamID]
+	if s == nil {
+		return
+	}
+	err := &sluice.Error{Code: f.Code, Message: string(f.Data)}
+	s.failLocked(err)
+	s.removeLocked()
+}
+
+func (c *Conn) payload(f *protocol.Frame) {
+	c.mu.Lock()
+	s := c.streams[f.StreamID]
+	if s == nil {
+		c.mu.Unlock()
+		return
+	}
+	if s.assembling {
+		out, done, err := s.reasm.Add(f)
+		if err != nil {
+			s.failLocked(sluice.ErrTooLarge)
+			s.removeLocked()
+			c.rejectLocked(s.id, protocol.ErrInvalid, "request reassembly failed: "+err.Error())
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if done {
+			c.startResponder(s, &out, sluice.Payload{Data: out.Data, Metadata: out.Metadata})
+		}
+		return
+	}
+	if !s.inOpen {
+		c.mu.Unlock()
+		return
+	}
+	var md, data []byte
+	flags := f.Flags
+	owned := false
+	if f.Flags.Has(protocol.FlagFollows) || (s.reasm != nil && s.reasm.InProgress()) {
+		if s.reasm == nil {
+			s.reasm = fragment.New(c.cfg.MaxReassembly)
+		}
+		out, done, err := s.reasm.Add(f)
+		if err != nil {
+			c.violationLocked(s, sluice.ErrTooLarge, "element reassembly failed: "+err.Error())
+			c.mu.Unlock()
+			return
+		}
+		if !done {
+			c.mu.Unlock()
+			return
+		}
+		md, data, flags, owned = out.Metadata, out.Data, out.Flags, true
+	} else {
+		md, data = f.Metadata, f.Data
+	}
+	next, complete := flags.Has(protocol.FlagNext), flags.Has(protocol.FlagComplete)
+	if s.kind == protocol.TypeRequestResponse && (next || complete) {
+		complete = true // a response without C is complete
+	}
+	if !next && !complete {
+		c.mu.Unlock()
+		return // neither N nor C: invalid, ignored
+	}
+	if next {
+		if !s.win.Received() {
+			c.violationLocked(s, sluice.ErrOverCredit, fmt.Sprintf("PAYLOAD beyond granted credit (granted %d)", s.reqTotal))
+			c.mu.Unlock()
+			return
+		}
+		var p sluice.Payload
+		if owned {
+			p = sluice.Payload{Metadata: md, Data: data}
+		} else {
+			p = ownPayload(md, data)
+		}
+		s.inq = append(s.inq, p)
+		s.recvd++
+		c.received++
+		if m := c.cfg.Metrics; m != nil {
+			m.ElementsReceived.Add(1)
+		}
+		s.wakeIn()
+	}
+	if complete {
+		s.endInLocked(io.EOF)
+		if s.requester && s.kind != protocol.TypeRequestChannel {
+			s.outEnded = true
+		}
+		s.maybeRemoveLocked()
+	}
+	c.mu.Unlock()
+}
+
+// violationLocked ends a stream whose peer broke its rules: a requester of a
+// stream or response sends CANCEL, anyone else ERROR[INVALID].
+func (c *Conn) violationLocked(s *stream, err error, msg string) {
+	if m := c.cfg.Metrics; m != nil {
+		m.ProtocolErrors.Add(1)
+	}
+	c.log.Debug("sluice: stream protocol violation", "stream", s.id, "reason", msg)
+	s.failLocked(fmt.Errorf("%w: %s", err, msg))
+	s.removeLocked()
+	var f []byte
+	if s.requester && s.kind != protocol.TypeRequestChannel {
+		f = protocol.AppendCancel(nil, s.id)
+	} else {
+		f = protocol.AppendError(nil, s.id, protocol.ErrInvalid, msg)
+	}
+	if c.queueControlLocked(f) {
+		c.notifyWriter()
+	}
+}
