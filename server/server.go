@@ -34,17 +34,17 @@ type Metrics = session.Metrics
 // Limits are the per-connection limits and policies (see session.Config for
 // each field's default).
 type Limits struct {
-	MTU               int
-	MaxReassembly     int
-	MaxStreams        int
-	StreamQueueBytes  int
-	ConnBudget        int
-	ControlLaneMax    int
-	WriteTimeout      time.Duration
-	ChannelPrefetch   int
-	MaxHandlers       int
-	MinKeepalive      time.Duration // lower bound for the client's keepalive interval (default 1 s)
-	SetupTimeout      time.Duration // default 10 s
+	MTU              int
+	MaxReassembly    int
+	MaxStreams       int
+	StreamQueueBytes int
+	ConnBudget       int
+	ControlLaneMax   int
+	WriteTimeout     time.Duration
+	ChannelPrefetch  int
+	MaxHandlers      int
+	MinKeepalive     time.Duration // lower bound for the client's keepalive interval (default 1 s)
+	SetupTimeout     time.Duration // default 10 s
 }
 
 // Options configure a Server.

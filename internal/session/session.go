@@ -69,18 +69,18 @@ type Conn struct {
 	established atomic.Bool  // client: the server has answered something
 
 	mu         sync.Mutex
-	streams    map[uint32]*stream // mu
-	peerOpen   int                // mu: streams the peer opened that are live
-	nextID     uint32             // mu
-	ctrl       [][]byte           // mu: control lane, each an owned frame
+	streams    map[uint32]*stream  // mu
+	peerOpen   int                 // mu: streams the peer opened that are live
+	nextID     uint32              // mu
+	ctrl       [][]byte            // mu: control lane, each an owned frame
 	ring       sched.Ring[*stream] // mu: ready ring (streams with a queued frame)
-	queued     int                // mu: bytes queued until flushed (stream queues + batch in flight)
-	budgetWait []*stream          // mu: streams waiting for budget
-	closing    bool               // mu: no new work; writer drains the control lane and closes
-	closeErr   error              // mu
-	sent       int64              // mu
-	received   int64              // mu
-	attachment any                // mu
+	queued     int                 // mu: bytes queued until flushed (stream queues + batch in flight)
+	budgetWait []*stream           // mu: streams waiting for budget
+	closing    bool                // mu: no new work; writer drains the control lane and closes
+	closeErr   error               // mu
+	sent       int64               // mu
+	received   int64               // mu
+	attachment any                 // mu
 }
 
 type connKey struct{}
@@ -758,4 +758,3 @@ func (c *Conn) Stats() Stats {
 
 // Server reports whether this is the server side.
 func (c *Conn) Server() bool { return c.cfg.Server }
-

@@ -50,8 +50,8 @@ type StreamStats struct {
 	QueuedBytes       int
 	Starved           time.Duration // total time Send waited for credit
 	// Inbound: credit we granted and what arrived.
-	Requested   int64 // cumulative credit we granted (saturating)
-	InFlight    int64 // granted minus received
-	Received    int64
-	Buffered    int // elements received but not yet taken by the application
+	Requested int64 // cumulative credit we granted (saturating)
+	InFlight  int64 // granted minus received
+	Received  int64
+	Buffered  int // elements received but not yet taken by the application
 }

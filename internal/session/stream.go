@@ -58,7 +58,7 @@ type stream struct {
 	deferred bool // manual requester stream whose request waits for the first Request(n)
 	inq      []sluice.Payload
 	inHead   int
-	inErr    error // io.EOF on completion
+	inErr    error         // io.EOF on completion
 	inWake   chan struct{} // cap 1
 	reasm    *fragment.Reassembler
 	recvd    int64
