@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -506,4 +507,80 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return ts.URL
+}
+
+// Pongs written by the reader goroutine interleave with the writer's batches
+// (direct, appended to a batch, or appended during a flush) without losing or
+// reordering anything.
+func TestStressPingsDuringBatches(t *testing.T) {
+	ts := startServer(t, serverConfig{})
+	raw, _, err := websocket.DefaultDialer.Dial(ts.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	srv := ts.accept(t)
+	const frames, pings = 20000, 500
+
+	pongs := 0
+	raw.SetPongHandler(func(string) error { pongs++; return nil })
+	readDone := make(chan error, 1)
+	go func() {
+		for i := 0; i < frames; i++ {
+			_, p, err := raw.ReadMessage()
+			if err != nil {
+				readDone <- err
+				return
+			}
+			if want := fmt.Sprint(i); string(p) != want {
+				readDone <- fmt.Errorf("message %d: %q", i, p)
+				return
+			}
+		}
+		readDone <- nil
+	}()
+	go func() {
+		for i := 0; i < pings; i++ {
+			raw.WriteControl(websocket.PingMessage, []byte("p"), time.Now().Add(5*time.Second))
+		}
+		raw.WriteMessage(websocket.BinaryMessage, []byte("done"))
+	}()
+	serverRead := make(chan error, 1)
+	go func() { // the server's reader goroutine answers the pings
+		f, err := srv.ReadFrame()
+		if err == nil && string(f) != "done" {
+			err = fmt.Errorf("server read %q", f)
+		}
+		serverRead <- err
+	}()
+	for i := 0; i < frames; i++ {
+		if err := srv.WriteFrame([]byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+		if i%(1+i%13) == 0 {
+			if err := srv.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := srv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-serverRead; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-readDone; err != nil {
+		t.Fatal(err)
+	}
+	// All pongs were sent before "done" was read by the server; flush any
+	// still queued, then read until they are all in.
+	srv.Flush()
+	srv.WriteFrame([]byte("end"))
+	srv.Flush()
+	if _, p, err := raw.ReadMessage(); err != nil || string(p) != "end" {
+		t.Fatalf("end: %q %v", p, err)
+	}
+	if pongs != pings {
+		t.Fatalf("%d pongs, want %d", pongs, pings)
+	}
 }
