@@ -183,10 +183,15 @@ func SimpleAuth(user, password string) CallOption {
 	return func(c *call) { c.auth = metadata.AppendSimpleAuth(nil, user, password) }
 }
 
-func (c *Client) prepare(p sluice.Payload, opts []CallOption) (sluice.Payload, session.Policy) {
+func (c *Client) prepare(p sluice.Payload, opts []CallOption) (sluice.Payload, session.Policy, error) {
 	var cl call
 	for _, f := range opts {
 		f(&cl)
+	}
+	if cl.route != "" {
+		if err := metadata.CheckTag(cl.route); err != nil {
+			return p, cl.policy, fmt.Errorf("sluice: bad route: %w", err)
+		}
 	}
 	if cl.route != "" || cl.auth != nil {
 		md := append([]byte(nil), p.Metadata...)
@@ -202,30 +207,42 @@ func (c *Client) prepare(p sluice.Payload, opts []CallOption) (sluice.Payload, s
 		}
 		p.Metadata = md
 	}
-	return p, cl.policy
+	return p, cl.policy, nil
 }
 
 // RequestResponse sends p and waits for the response.
 func (c *Client) RequestResponse(ctx context.Context, p sluice.Payload, opts ...CallOption) (sluice.Payload, error) {
-	p, _ = c.prepare(p, opts)
+	p, _, err := c.prepare(p, opts)
+	if err != nil {
+		return sluice.Payload{}, err
+	}
 	return c.c.RequestResponse(ctx, p)
 }
 
 // FireAndForget sends p; nothing comes back.
 func (c *Client) FireAndForget(ctx context.Context, p sluice.Payload, opts ...CallOption) error {
-	p, _ = c.prepare(p, opts)
+	p, _, err := c.prepare(p, opts)
+	if err != nil {
+		return err
+	}
 	return c.c.FireAndForget(ctx, p)
 }
 
 // RequestStream starts a stream. Cancelling ctx cancels it.
 func (c *Client) RequestStream(ctx context.Context, p sluice.Payload, opts ...CallOption) (sluice.Stream, error) {
-	p, pol := c.prepare(p, opts)
+	p, pol, err := c.prepare(p, opts)
+	if err != nil {
+		return nil, err
+	}
 	return c.c.RequestStream(ctx, p, pol)
 }
 
 // RequestChannel starts a channel whose first outbound element is p.
 func (c *Client) RequestChannel(ctx context.Context, p sluice.Payload, opts ...CallOption) (sluice.Channel, error) {
-	p, pol := c.prepare(p, opts)
+	p, pol, err := c.prepare(p, opts)
+	if err != nil {
+		return nil, err
+	}
 	return c.c.RequestChannel(ctx, p, pol)
 }
 

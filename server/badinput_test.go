@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,33 +12,14 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/client"
-	"github.com/sluicehq/sluice/conformance"
+	"github.com/sluicehq/sluice/internal/testserver"
 	"github.com/sluicehq/sluice/protocol"
 	"github.com/sluicehq/sluice/protocol/metadata"
-	"github.com/sluicehq/sluice/router"
 	"github.com/sluicehq/sluice/server"
 )
 
-// testServer runs the conformance routes on a loopback httptest server.
 func testServer(t *testing.T, opts server.Options) (*server.Server, string) {
-	t.Helper()
-	r := router.New()
-	conformance.Register(r)
-	if opts.Router == nil && opts.Accept == nil {
-		opts.Accept = func(ctx context.Context, setup server.Setup, c *server.Conn) (*sluice.Handlers, error) {
-			conformance.Attach(c.Conn)
-			return r.Handlers(setup.MetadataMIME), nil
-		}
-	}
-	srv := server.New(opts)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.Close()
-	})
-	return srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/rsocket"
+	return testserver.Start(t, opts)
 }
 
 // raw is a bare WebSocket peer that sends bytes and reads frames.

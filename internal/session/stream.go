@@ -612,7 +612,11 @@ func (c *Conn) startResponder(s *stream, f *protocol.Frame, p sluice.Payload) {
 			// once; it counts against the window, so the first grant is window-1
 			// (plus a top-up if one is due already).
 			s.win.Received()
-			if n := int64(s.win.Initial()) - 1 + int64(s.win.Took()); n > 0 {
+			n := int64(s.win.Initial()) - 1 + int64(s.win.Took())
+			if s.win.Unbounded() {
+				n = protocol.MaxN // keep the peer's counter unbounded too
+			}
+			if n > 0 {
 				s.sendRequestNLocked(n)
 			}
 		}
