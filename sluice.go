@@ -129,19 +129,23 @@ type Channel interface {
 }
 
 // Handlers are the responder side of a connection. A nil field rejects that
-// interaction with ERROR[REJECTED]... (APPLICATION_ERROR for routed handlers).
-// Every handler runs on its own goroutine; ctx ends when the stream is
-// cancelled or the connection closes.
+// interaction with ERROR[REJECTED] (routers answer APPLICATION_ERROR for an
+// unknown route). RequestResponse, RequestStream and RequestChannel run on a
+// goroutine of their own; ctx ends when the stream is cancelled or the
+// connection closes. FireAndForget and MetadataPush run on the connection's
+// reader, in order with what follows them, and must not block: hand long work
+// to another goroutine.
 type Handlers struct {
 	// RequestResponse answers one request; a returned error becomes an ERROR frame.
 	RequestResponse func(ctx context.Context, p Payload) (Payload, error)
-	// FireAndForget receives a request that gets no answer.
+	// FireAndForget receives a request that gets no answer. It must not block.
 	FireAndForget func(ctx context.Context, p Payload)
 	// RequestStream emits elements with out.Send and completes by returning nil.
 	RequestStream func(ctx context.Context, p Payload, out Sink) error
 	// RequestChannel receives the first element in p and the rest from in;
 	// it completes its outbound half by returning nil.
 	RequestChannel func(ctx context.Context, p Payload, in Stream, out Sink) error
-	// MetadataPush receives METADATA_PUSH metadata.
+	// MetadataPush receives METADATA_PUSH metadata, valid only during the call.
+	// It must not block.
 	MetadataPush func(ctx context.Context, metadata []byte)
 }

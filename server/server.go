@@ -145,7 +145,7 @@ func (s *Server) config() session.Config {
 	return session.Config{
 		MTU: l.MTU, MaxReassembly: l.MaxReassembly, MaxStreams: l.MaxStreams,
 		StreamQueueBytes: l.StreamQueueBytes, ConnBudget: l.ConnBudget, ControlLaneMax: l.ControlLaneMax,
-		WriteTimeout: l.WriteTimeout, ChannelPrefetch: l.ChannelPrefetch, MaxHandlers: l.MaxHandlers,
+		WriteTimeout: l.WriteTimeout, ChannelPrefetch: l.ChannelPrefetch,
 		Logger: s.opts.Logger, Metrics: &s.metrics,
 	}
 }
@@ -187,7 +187,6 @@ func (s *Server) serve(ctx context.Context, t transport.Conn, remote, name strin
 		s.opts.Logger.Debug("sluice: connection refused", "remote", remote, "err", err)
 		return
 	}
-	conn.Conn = c
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

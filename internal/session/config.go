@@ -50,9 +50,6 @@ type Config struct {
 	// ChannelPrefetch is the credit window a responder grants for the inbound
 	// half of a channel. Default 64.
 	ChannelPrefetch int
-	// MaxHandlers caps concurrent FNF and METADATA_PUSH handlers; beyond it such
-	// frames are dropped (both are best effort). Default 1024.
-	MaxHandlers int
 
 	// Logger receives connection-level events. Default: slog.Default().
 	Logger *slog.Logger
@@ -75,7 +72,6 @@ const (
 	DefaultKeepalive        = 20 * time.Second
 	DefaultLifetime         = 90 * time.Second
 	DefaultChannelPrefetch  = 64
-	DefaultMaxHandlers      = 1024
 	minMTU                  = 64
 )
 
@@ -96,7 +92,6 @@ func (c *Config) withDefaults() Config {
 	set(&d.ConnBudget, DefaultConnBudget)
 	set(&d.ControlLaneMax, DefaultControlLaneMax)
 	set(&d.ChannelPrefetch, DefaultChannelPrefetch)
-	set(&d.MaxHandlers, DefaultMaxHandlers)
 	if d.WriteTimeout <= 0 {
 		d.WriteTimeout = DefaultWriteTimeout
 	}

@@ -63,7 +63,6 @@ type Conn struct {
 	done        chan struct{} // closed when reader and writer have exited
 	loops       sync.WaitGroup
 	handlers    sync.WaitGroup
-	handlerSem  chan struct{} // bounds FNF and METADATA_PUSH handlers
 
 	lastRecv    atomic.Int64 // unix nanos of the last frame received
 	established atomic.Bool  // client: the server has answered something
@@ -123,7 +122,6 @@ func newConn(t transport.Conn, cfg Config) *Conn {
 		log:         cfg.Logger,
 		writeNotify: make(chan struct{}, 1),
 		done:        make(chan struct{}),
-		handlerSem:  make(chan struct{}, cfg.MaxHandlers),
 		streams:     make(map[uint32]*stream),
 		nextID:      1,
 	}
@@ -556,22 +554,21 @@ func (c *Conn) sawResponse() bool {
 }
 
 func (c *Conn) metadataPush(md []byte) {
-	h := c.cfg.Handlers.MetadataPush
-	if h == nil {
-		return
+	if h := c.cfg.Handlers.MetadataPush; h != nil {
+		c.callInline(func() { h(c.ctx, md) })
 	}
-	select {
-	case c.handlerSem <- struct{}{}:
-	default:
-		return // best effort: too many handlers running
-	}
-	md = append([]byte{}, md...)
-	c.handlers.Add(1)
-	go func() {
-		defer c.handlers.Done()
-		defer func() { <-c.handlerSem }()
-		h(c.ctx, md)
+}
+
+// callInline runs a FireAndForget or MetadataPush handler on the reader
+// goroutine, so that what the peer sends next sees its effects; such handlers
+// must not block. A panic is logged and the connection goes on.
+func (c *Conn) callInline(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("sluice: handler panicked", "panic", r)
+		}
 	}()
+	f()
 }
 
 // isPeerID reports whether id has the parity of the peer's requests.

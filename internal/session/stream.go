@@ -630,16 +630,14 @@ func (c *Conn) startResponder(s *stream, f *protocol.Frame, p sluice.Payload) {
 		c.mu.Unlock()
 		return
 	}
-	s.ctx, s.cancel = context.WithCancelCause(c.ctx)
 	if s.kind == protocol.TypeRequestFNF {
+		// Inline on the reader, so requests that follow see its effects.
 		s.removeLocked()
-		select {
-		case c.handlerSem <- struct{}{}:
-		default:
-			c.mu.Unlock()
-			return // best effort
-		}
+		c.mu.Unlock()
+		c.callInline(func() { h.FireAndForget(c.ctx, p) })
+		return
 	}
+	s.ctx, s.cancel = context.WithCancelCause(c.ctx)
 	c.handlers.Add(1)
 	c.mu.Unlock()
 	go c.runHandler(s, p)
@@ -662,10 +660,6 @@ func (c *Conn) runHandler(s *stream, p sluice.Payload) {
 		s.cancel(context.Canceled)
 	}()
 	switch s.kind {
-	case protocol.TypeRequestFNF:
-		defer func() { <-c.handlerSem }()
-		h.FireAndForget(s.ctx, p)
-		return
 	case protocol.TypeRequestResponse:
 		var resp sluice.Payload
 		resp, err = h.RequestResponse(s.ctx, p)
