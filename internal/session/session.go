@@ -80,6 +80,8 @@ type Conn struct {
 	sent       int64               // mu
 	received   int64               // mu
 	attachment any                 // mu
+
+	arena arena // reader only: memory for received payloads
 }
 
 type connKey struct{}
@@ -315,6 +317,34 @@ func decodeReason(err error) string {
 
 // ownPayload copies metadata and data into one new allocation.
 func ownPayload(md, data []byte) sluice.Payload {
+	var a arena
+	return a.own(md, data)
+}
+
+// arena hands out the memory of received payloads. Small payloads are carved
+// from shared chunks (one allocation per many elements); each slice is capped,
+// so an application that appends to one cannot touch its neighbours. A chunk
+// lives as long as any payload carved from it. Only the reader uses it.
+type arena struct{ chunk []byte }
+
+const (
+	arenaChunk = 16 << 10
+	arenaMax   = 1 << 10 // larger payloads get their own allocation
+)
+
+func (a *arena) alloc(n int) []byte {
+	if n > arenaMax {
+		return make([]byte, n)
+	}
+	if cap(a.chunk)-len(a.chunk) < n {
+		a.chunk = make([]byte, 0, arenaChunk)
+	}
+	at := len(a.chunk)
+	a.chunk = a.chunk[:at+n]
+	return a.chunk[at : at+n : at+n]
+}
+
+func (a *arena) own(md, data []byte) sluice.Payload {
 	var p sluice.Payload
 	n := len(data)
 	if md != nil {
@@ -327,7 +357,7 @@ func ownPayload(md, data []byte) sluice.Payload {
 		p.Data = []byte{}
 		return p
 	}
-	buf := make([]byte, n)
+	buf := a.alloc(n)
 	if md != nil {
 		copy(buf, md)
 		p.Metadata = buf[:len(md):len(md)]

@@ -566,7 +566,7 @@ func (c *Conn) request(f *protocol.Frame) {
 		return
 	}
 	c.mu.Unlock()
-	c.startResponder(s, f, ownPayload(f.Metadata, f.Data))
+	c.startResponder(s, f, c.arena.own(f.Metadata, f.Data))
 }
 
 // rejectLocked answers a request with ERROR on its stream (no stream state kept).
@@ -827,7 +827,7 @@ func (c *Conn) payload(f *protocol.Frame) {
 		if owned {
 			p = sluice.Payload{Metadata: md, Data: data}
 		} else {
-			p = ownPayload(md, data)
+			p = c.arena.own(md, data)
 		}
 		s.inq = append(s.inq, p)
 		s.recvd++
