@@ -60,6 +60,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// FrameHook sees every frame of every connection (for debugging and tests).
 	FrameHook func(c *Conn, in bool, frame []byte)
+	// WrapConn, when set, wraps each WebSocket connection's net.Conn after the
+	// upgrade (see websocket.ServerOptions.WrapConn); TCP connections are not wrapped.
+	WrapConn func(nc net.Conn, r *http.Request) net.Conn
 }
 
 // Server runs RSocket connections.
@@ -89,7 +92,7 @@ func New(opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{opts: opts, conns: map[*Conn]struct{}{}, listeners: map[net.Listener]struct{}{}}
-	s.ws = websocket.Handler(websocket.ServerOptions{AllowOrigins: opts.AllowOrigins}, func(t transport.Conn, r *http.Request) {
+	s.ws = websocket.Handler(websocket.ServerOptions{AllowOrigins: opts.AllowOrigins, WrapConn: opts.WrapConn}, func(t transport.Conn, r *http.Request) {
 		s.serve(r.Context(), t, r.RemoteAddr, r.URL.Query().Get("name"))
 	})
 	return s

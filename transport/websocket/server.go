@@ -38,6 +38,13 @@ type ServerOptions struct {
 
 	// HandshakeTimeout bounds writing the 101 response. 0 means 10 seconds.
 	HandshakeTimeout time.Duration
+
+	// WrapConn, when set, is given each hijacked connection (and the upgrade
+	// request) before anything is written to it, and the connection it
+	// returns is the one WebSocket messages are written to and read from
+	// (the demo's per-connection bandwidth limiter, say). It must return a
+	// usable net.Conn: nc itself when it has nothing to add.
+	WrapConn func(nc net.Conn, r *http.Request) net.Conn
 }
 
 // Handler returns an http.Handler that upgrades requests to WebSocket and
@@ -68,6 +75,7 @@ func Handler(opts ServerOptions, onConn func(c transport.Conn, r *http.Request))
 			CheckOrigin:      CheckOrigin(opts.AllowOrigins),
 		},
 		maxFrame: opts.MaxFrameSize,
+		wrap:     opts.WrapConn,
 		onConn:   onConn,
 	}
 }
@@ -75,11 +83,12 @@ func Handler(opts ServerOptions, onConn func(c transport.Conn, r *http.Request))
 type handler struct {
 	up       websocket.Upgrader
 	maxFrame int
+	wrap     func(net.Conn, *http.Request) net.Conn
 	onConn   func(transport.Conn, *http.Request)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hw := &hijackWriter{ResponseWriter: w}
+	hw := &hijackWriter{ResponseWriter: w, wrap: h.wrap, req: r}
 	ws, err := h.up.Upgrade(hw, r, nil)
 	if err != nil {
 		return // gorilla replied with an HTTP error, or closed the connection
@@ -94,6 +103,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // directly.
 type hijackWriter struct {
 	http.ResponseWriter
+	wrap func(net.Conn, *http.Request) net.Conn // ServerOptions.WrapConn, or nil
+	req  *http.Request
 	cork *corkConn
 }
 
@@ -101,6 +112,9 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
+	}
+	if w.wrap != nil {
+		nc = w.wrap(nc, w.req)
 	}
 	w.cork = newCork(nc)
 	return w.cork, brw, nil
