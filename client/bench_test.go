@@ -78,3 +78,5 @@ func BenchmarkRequestResponse64InFlight(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reqs/s")
 }
+
+func BenchmarkStream64Prefetch1024(b *testing.B) { benchStream(b, 64, 1024) }

@@ -26,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +65,7 @@ type Conn struct {
 	loops       sync.WaitGroup
 	handlers    sync.WaitGroup
 
-	lastRecv    atomic.Int64 // unix nanos of the last frame received
+	recvFrames  atomic.Int64 // frames received; the writer's ticker watches it for the lifetime check
 	established atomic.Bool  // client: the server has answered something
 
 	mu         sync.Mutex
@@ -131,7 +132,6 @@ func newConn(t transport.Conn, cfg Config) *Conn {
 		c.nextID = 2
 	}
 	c.ctx, c.cancel = context.WithCancelCause(context.WithValue(context.Background(), connKey{}, c))
-	c.lastRecv.Store(time.Now().UnixNano())
 	if m := cfg.Metrics; m != nil {
 		m.ConnectionsOpened.Add(1)
 	}
@@ -484,7 +484,7 @@ func (c *Conn) readLoop() {
 			}
 			return
 		}
-		c.lastRecv.Store(time.Now().UnixNano())
+		c.recvFrames.Add(1)
 		if c.cfg.FrameHook != nil {
 			c.cfg.FrameHook(true, b)
 		}
@@ -619,12 +619,15 @@ func (c *Conn) writeLoop() {
 	defer ticker.Stop()
 	var batch []byte
 	var bounds []int
+	lastFrames, lastSeen := int64(-1), time.Now()
 	for {
 		select {
 		case <-c.writeNotify:
-		case <-ticker.C:
-			silent := time.Since(time.Unix(0, c.lastRecv.Load()))
-			if silent > c.cfg.MaxLifetime {
+		case now := <-ticker.C:
+			if n := c.recvFrames.Load(); n != lastFrames {
+				lastFrames, lastSeen = n, now
+			}
+			if silent := now.Sub(lastSeen); silent > c.cfg.MaxLifetime {
 				c.CloseWithError(protocol.ErrConnectionError,
 					fmt.Sprintf("no frame received for %v (max lifetime %v)", silent.Round(time.Millisecond), c.cfg.MaxLifetime))
 			} else {
@@ -634,6 +637,9 @@ func (c *Conn) writeLoop() {
 		for {
 			var dataBytes int
 			var closing bool
+			// Let producers that were just woken (by credit, say) queue more
+			// before the batch is taken: fewer, fuller system calls.
+			runtime.Gosched()
 			batch, bounds, dataBytes, closing = c.takeBatch(batch[:0], bounds[:0])
 			if len(bounds) == 0 {
 				if closing {
