@@ -660,6 +660,41 @@ function decodeAuth(b) {
   if (1 + n > b.length) throw new RangeError("authentication metadata: type runs past the end");
   return { type: utf8d.decode(b.subarray(1, 1 + n)), payload: b.subarray(1 + n) };
 }
+function encodeMimeTypes(...mimes) {
+  const parts = mimes.map((m) => {
+    const id = wellKnownId(m);
+    if (id >= 0) return Uint8Array.of(128 | id);
+    const s = ascii(m);
+    if (s.length < 1 || s.length > 128) throw new RangeError("MIME type must be 1..128 bytes");
+    const b = new Uint8Array(1 + s.length);
+    b[0] = s.length - 1;
+    b.set(s, 1);
+    return b;
+  });
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+function decodeMimeTypes(b) {
+  const out = [];
+  let o = 0;
+  while (o < b.length) {
+    const h = b[o++];
+    if (h & 128) {
+      out.push({ mime: wellKnownMime(h & 127) ?? "", id: h & 127 });
+      continue;
+    }
+    const n = h + 1;
+    if (o + n > b.length) throw new RangeError("MIME type entry runs past the end");
+    out.push({ mime: utf8d.decode(b.subarray(o, o + n)) });
+    o += n;
+  }
+  return out;
+}
 
 // src/signals.ts
 var Hooks = class {
@@ -1776,10 +1811,12 @@ export {
   decodeAuth,
   decodeComposite,
   decodeFrame,
+  decodeMimeTypes,
   decodeRoutes,
   encodeAuth,
   encodeComposite,
   encodeFrame,
+  encodeMimeTypes,
   encodeRoutes,
   errorCodeName,
   fragment,

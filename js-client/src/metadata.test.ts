@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   decodeAuth, decodeComposite, decodeRoutes, encodeAuth, encodeComposite, encodeRoutes, wellKnownId, wellKnownMime,
-  MIME_ROUTING, MIME_AUTH,
+  MIME_ROUTING, MIME_AUTH, decodeMimeTypes, encodeMimeTypes,
 } from './metadata.js';
 import { fromHex, repoRoot, str, text, toHex } from '../test/helpers.js';
 
@@ -64,31 +64,55 @@ test('entry order and repeats are preserved; overruns throw', () => {
   assert.throws(() => encodeRoutes(''), RangeError);
 });
 
-interface MetaGolden { name: string; hex: string; [k: string]: unknown }
+interface GoldenMime { mime: string | null; id: number | null }
+interface GoldenEntry extends GoldenMime {
+  content: string;
+  routes?: string[];
+  auth?: { type: string; id: number | null; payload: string; username?: string; password?: string; token?: string };
+  mimeType?: GoldenMime;
+  accept?: GoldenMime[];
+}
+interface MetaGolden { name: string; hex: string; decodeOnly?: boolean; entries: GoldenEntry[] }
+
+const sameMime = (got: { mime: string; id?: number }, want: GoldenMime, name: string): void => {
+  assert.equal(got.mime, want.mime ?? '', name);
+  assert.equal(got.id, want.id ?? undefined, name);
+};
 
 test('composite metadata golden vectors shared with Go', (t) => {
   if (!existsSync(goldenPath)) { t.skip(`${goldenPath} not generated yet`); return; }
   const vectors = JSON.parse(readFileSync(goldenPath, 'utf8')) as MetaGolden[];
   assert.ok(vectors.length > 0);
   for (const v of vectors) {
-    const kind = String(v.kind ?? v.type ?? 'composite');
-    const b = fromHex(v.hex);
-    if (kind === 'routing') assert.deepEqual(encodeRoutes(...decodeRoutes(b)), b, v.name);
-    else if (kind === 'auth' || kind === 'authentication') {
-      const a = decodeAuth(b);
-      assert.deepEqual(encodeAuth(a), b, v.name);
-    } else {
-      const entries = decodeComposite(b);
-      assert.equal(toHex(encodeComposite(entries)), v.hex, v.name);
-      const want = v.entries as { mime?: string; id?: number; content?: string; data?: string }[] | undefined;
-      if (want) {
-        assert.equal(entries.length, want.length, v.name);
-        want.forEach((w, i) => {
-          if (w.mime !== undefined) assert.equal(entries[i]!.mime, w.mime, v.name);
-          const c = w.content ?? w.data;
-          if (c !== undefined) assert.equal(toHex(entries[i]!.content), c, v.name);
-        });
+    const entries = decodeComposite(fromHex(v.hex));
+    assert.equal(entries.length, v.entries.length, v.name);
+    v.entries.forEach((w, i) => {
+      const e = entries[i]!;
+      sameMime(e, w, v.name);
+      assert.equal(toHex(e.content), w.content, v.name);
+      if (w.routes) {
+        assert.deepEqual(decodeRoutes(e.content), w.routes, v.name);
+        assert.equal(toHex(encodeRoutes(...w.routes)), w.content, v.name);
       }
-    }
+      if (w.auth) {
+        const a = decodeAuth(e.content);
+        assert.equal(a.type, w.auth.id ?? w.auth.type, v.name);
+        assert.equal(toHex(a.payload), w.auth.payload, v.name);
+        const init = w.auth.username !== undefined ? { username: w.auth.username, password: w.auth.password! }
+          : w.auth.token !== undefined ? { bearer: w.auth.token } : { type: w.auth.id ?? w.auth.type, payload: fromHex(w.auth.payload) };
+        assert.equal(toHex(encodeAuth(init)), w.content, v.name);
+      }
+      if (w.mimeType) {
+        const [m] = decodeMimeTypes(e.content);
+        sameMime(m!, w.mimeType, v.name);
+        assert.equal(toHex(encodeMimeTypes(w.mimeType.mime!)), w.content, v.name);
+      }
+      if (w.accept) {
+        const ms = decodeMimeTypes(e.content);
+        w.accept.forEach((a, j) => sameMime(ms[j]!, a, v.name));
+        assert.equal(toHex(encodeMimeTypes(...w.accept.map((a) => a.mime!))), w.content, v.name);
+      }
+    });
+    if (!v.decodeOnly) assert.equal(toHex(encodeComposite(entries)), v.hex, `${v.name}: encode`);
   }
 });

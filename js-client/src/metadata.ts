@@ -189,3 +189,39 @@ export function decodeAuth(b: Uint8Array): { type: string | number; payload: Uin
   if (1 + n > b.length) throw new RangeError('authentication metadata: type runs past the end');
   return { type: utf8d.decode(b.subarray(1, 1 + n)), payload: b.subarray(1 + n) };
 }
+
+/**
+ * Encodes per-stream MIME entries (`message/x.rsocket.mime-type.v0` holds one,
+ * `accept-mime-types.v0` several): a well-known ID with bit 7, or length-1 + the string.
+ */
+export function encodeMimeTypes(...mimes: string[]): Uint8Array {
+  const parts = mimes.map((m) => {
+    const id = wellKnownId(m);
+    if (id >= 0) return Uint8Array.of(0x80 | id);
+    const s = ascii(m);
+    if (s.length < 1 || s.length > 128) throw new RangeError('MIME type must be 1..128 bytes');
+    const b = new Uint8Array(1 + s.length);
+    b[0] = s.length - 1;
+    b.set(s, 1);
+    return b;
+  });
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/** Decodes per-stream MIME entries; unassigned well-known IDs come back with mime ''. */
+export function decodeMimeTypes(b: Uint8Array): { mime: string; id?: number }[] {
+  const out: { mime: string; id?: number }[] = [];
+  let o = 0;
+  while (o < b.length) {
+    const h = b[o++]!;
+    if (h & 0x80) { out.push({ mime: wellKnownMime(h & 0x7f) ?? '', id: h & 0x7f }); continue; }
+    const n = h + 1;
+    if (o + n > b.length) throw new RangeError('MIME type entry runs past the end');
+    out.push({ mime: utf8d.decode(b.subarray(o, o + n)) });
+    o += n;
+  }
+  return out;
+}

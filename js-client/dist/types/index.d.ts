@@ -3,7 +3,7 @@ export type { Client, ClientStats, ConnectOptions, Handlers, RequestContext, Req
 export { Stream } from './stream.js';
 export type { Payload, PayloadInit, StreamStats } from './stream.js';
 export { ErrorCode, RSocketError, errorCodeName } from './errors.js';
-export { MIME_AUTH, MIME_COMPOSITE, MIME_ROUTING, decodeAuth, decodeComposite, decodeRoutes, encodeAuth, encodeComposite, encodeRoutes, wellKnownId, wellKnownMime, } from './metadata.js';
+export { MIME_AUTH, MIME_COMPOSITE, MIME_ROUTING, decodeAuth, decodeComposite, decodeRoutes, encodeAuth, encodeComposite, encodeRoutes, decodeMimeTypes, encodeMimeTypes, wellKnownId, wellKnownMime, } from './metadata.js';
 export type { Auth, MetadataEntry } from './metadata.js';
 export { Flags, FrameError, FrameType, MAX_N, decodeFrame, encodeFrame, fragment } from './frames.js';
 export type { Frame } from './frames.js';

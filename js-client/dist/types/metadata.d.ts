@@ -42,3 +42,13 @@ export declare function decodeAuth(b: Uint8Array): {
     type: string | number;
     payload: Uint8Array;
 };
+/**
+ * Encodes per-stream MIME entries (`message/x.rsocket.mime-type.v0` holds one,
+ * `accept-mime-types.v0` several): a well-known ID with bit 7, or length-1 + the string.
+ */
+export declare function encodeMimeTypes(...mimes: string[]): Uint8Array;
+/** Decodes per-stream MIME entries; unassigned well-known IDs come back with mime ''. */
+export declare function decodeMimeTypes(b: Uint8Array): {
+    mime: string;
+    id?: number;
+}[];
