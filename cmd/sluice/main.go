@@ -21,6 +21,8 @@ func run(args []string) int {
 		switch args[0] {
 		case "serve":
 			return serveMain(args[1:], os.Stdout, os.Stderr)
+		case "bench":
+			return benchMain(args[1:], os.Stdout, os.Stderr)
 		}
 	}
 	return clientMain(args, os.Stdin, os.Stdout, os.Stderr)
