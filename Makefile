@@ -4,9 +4,9 @@
 GO ?= go
 NPM ?= npm
 
-.PHONY: test test-go test-js test-browser test-interop build bench fuzz
+.PHONY: test test-go test-reactor test-js test-browser test-interop build bench fuzz
 
-test: test-go test-js test-browser test-interop
+test: test-go test-reactor test-js test-browser test-interop
 
 test-go:
 	$(GO) vet ./...
@@ -20,6 +20,9 @@ test-js: node_modules/.package-lock.json
 
 test-browser: node_modules/.package-lock.json
 	$(NPM) run test:browser
+
+test-reactor:
+	cd reactor && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 test-interop: node_modules/.package-lock.json
 	cd interop && $(GO) vet ./... && $(GO) test -race -count=1 ./...
