@@ -33,6 +33,13 @@ func (c *Conn) open(ctx context.Context, kind protocol.FrameType, p sluice.Paylo
 		pol.Prefetch = DefaultPrefetch
 	}
 	c.mu.Lock()
+	if kind == protocol.TypeRequestFNF {
+		// Nothing limits fire-and-forget but the connection's byte budget.
+		if err := c.waitBudgetLocked(ctx, p.Size()); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+	}
 	if c.closing {
 		err := c.closeErr
 		c.mu.Unlock()
@@ -174,4 +181,29 @@ func SetRoute(s any, route string) {
 		st.route = route
 		st.c.mu.Unlock()
 	}
+}
+
+// waitBudgetLocked waits (releasing mu meanwhile) until size more bytes fit in
+// the connection's byte budget.
+func (c *Conn) waitBudgetLocked(ctx context.Context, size int) error {
+	var w *stream
+	for !c.closing && c.queued > 0 && c.queued+size > c.cfg.ConnBudget {
+		if w == nil {
+			w = c.newStream(0, protocol.TypeRequestFNF, true)
+		}
+		if !w.budgetWaiting {
+			w.budgetWaiting = true
+			c.budgetWait = append(c.budgetWait, w)
+		}
+		c.mu.Unlock()
+		select {
+		case <-w.outWake:
+		case <-ctx.Done():
+			c.mu.Lock()
+			return ctx.Err()
+		case <-c.ctx.Done():
+		}
+		c.mu.Lock()
+	}
+	return nil
 }

@@ -387,20 +387,23 @@ func (c *Conn) Wait() {
 	c.handlers.Wait()
 }
 
-// Close closes the connection at once (no ERROR frame).
+// Close closes the connection: open streams end with ErrClosed, frames
+// already queued (fire-and-forget requests, CANCELs, METADATA_PUSH) are
+// flushed within a short deadline, then the transport closes.
 func (c *Conn) Close() error {
-	c.shutdown(sluice.ErrClosed, nil)
+	c.shutdown(sluice.ErrClosed, nil, false)
 	return nil
 }
 
 // CloseWithError sends ERROR[code] on stream 0, flushes what is queued, and closes.
 func (c *Conn) CloseWithError(code protocol.ErrorCode, msg string) {
-	c.shutdown(&sluice.Error{Code: code, Message: msg}, protocol.AppendError(nil, 0, code, msg))
+	c.shutdown(&sluice.Error{Code: code, Message: msg}, protocol.AppendError(nil, 0, code, msg), false)
 }
 
-// shutdown starts closing: streams fail with err; the writer sends final (if
-// any) after the control lane and closes the transport.
-func (c *Conn) shutdown(err error, final []byte) {
+// shutdown starts closing: streams fail with err; the writer flushes what is
+// queued and final (if any), then closes the transport. immediate closes the
+// transport at once (it is broken, or the peer does not read).
+func (c *Conn) shutdown(err error, final []byte, immediate bool) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -418,7 +421,7 @@ func (c *Conn) shutdown(err error, final []byte) {
 	}
 	c.mu.Unlock()
 	c.cancel(err)
-	if final == nil {
+	if immediate {
 		c.t.Close()
 	}
 	c.notifyWriter()
@@ -480,7 +483,7 @@ func (c *Conn) readLoop() {
 				if errors.Is(err, io.EOF) {
 					err = sluice.ErrClosed
 				}
-				c.shutdown(err, nil)
+				c.shutdown(err, nil, true)
 			}
 			return
 		}
@@ -571,7 +574,7 @@ func (c *Conn) connectionErrorReceived(f *protocol.Frame) bool {
 		return true // MUST be ignored
 	}
 	err := &sluice.Error{Code: f.Code, Message: string(f.Data)}
-	c.shutdown(err, nil)
+	c.shutdown(err, nil, true)
 	return false
 }
 
@@ -653,9 +656,9 @@ func (c *Conn) writeLoop() {
 						m.SlowConsumerCloses.Add(1)
 					}
 					c.log.Info("sluice: closing slow consumer", "timeout", c.cfg.WriteTimeout)
-					c.shutdown(ErrSlowConsumer, nil)
+					c.shutdown(ErrSlowConsumer, nil, true)
 				} else {
-					c.shutdown(err, nil)
+					c.shutdown(err, nil, true)
 				}
 				c.releaseBudget(dataBytes)
 				return
@@ -685,7 +688,7 @@ func (c *Conn) takeBatch(batch []byte, bounds []int) ([]byte, []int, int, bool) 
 		c.ctrl = c.ctrl[:0:0]
 	}
 	dataBytes := 0
-	if !c.closing {
+	{ // while closing too: what is still queued belongs to ended streams or FNF
 		for len(bounds) < maxBatchFrames && len(batch) < maxBatchBytes {
 			s, ok := c.ring.Pop()
 			if !ok {
@@ -702,12 +705,21 @@ func (c *Conn) takeBatch(batch []byte, bounds []int) ([]byte, []int, int, bool) 
 			}
 		}
 	}
-	closing := c.closing && len(c.ctrl) == 0
+	closing := c.closing && len(c.ctrl) == 0 && c.ring.Len() == 0
 	return batch, bounds, dataBytes, closing
 }
 
+// closeFlushTimeout bounds the final flush of a closing connection.
+const closeFlushTimeout = 2 * time.Second
+
 func (c *Conn) writeBatch(batch []byte, bounds []int) error {
-	if err := c.t.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+	timeout := c.cfg.WriteTimeout
+	c.mu.Lock()
+	if c.closing {
+		timeout = min(timeout, closeFlushTimeout)
+	}
+	c.mu.Unlock()
+	if err := c.t.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return err
 	}
 	start := 0

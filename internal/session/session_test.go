@@ -538,3 +538,48 @@ func TestKeepaliveAndLifetime(t *testing.T) {
 		b.Close()
 	})
 }
+
+func TestCloseFlushesQueuedFrames(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got atomic.Int64
+		h := &sluice.Handlers{FireAndForget: func(ctx context.Context, p sluice.Payload) { got.Add(1) }}
+		e := start(t, h, session.Config{}, pipe.Options{})
+		for range 100 {
+			if err := e.cli.FireAndForget(context.Background(), sluice.Text("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.cli.Close()
+		<-e.cli.Done()
+		<-e.srv.Done()
+		if got.Load() != 100 {
+			t.Fatalf("server got %d of 100 fire-and-forget requests sent before Close", got.Load())
+		}
+	})
+}
+
+func TestFireAndForgetRespectsTheByteBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &sluice.Handlers{FireAndForget: func(ctx context.Context, p sluice.Payload) {}}
+		e := start(t, h, session.Config{ConnBudget: 8 << 10}, pipe.Options{Capacity: 4 << 10})
+		e.b.SetReadPaused(true) // the server stops reading
+		sent := make(chan int, 1)
+		go func() {
+			n := 0
+			for ; n < 1000; n++ {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				err := e.cli.FireAndForget(ctx, sluice.Payload{Data: make([]byte, 1024)})
+				cancel()
+				if err != nil {
+					break
+				}
+			}
+			sent <- n
+		}()
+		n := <-sent
+		if n >= 1000 || e.cli.Stats().QueuedBytes > 8<<10+2048 {
+			t.Fatalf("queued %d fire-and-forget requests (%d bytes) with the peer not reading", n, e.cli.Stats().QueuedBytes)
+		}
+		e.b.SetReadPaused(false)
+	})
+}
