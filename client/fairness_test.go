@@ -19,10 +19,10 @@ import (
 	"github.com/sluicehq/sluice/server"
 )
 
-// These tests measure rates in real time over loopback, so their thresholds
-// are looser than the goals (the machine is small and shared): they catch
-// head-of-line blocking and unbounded buffering, which cost 30x, not 10%.
-// BenchmarkFairness reports the exact ratios.
+// Fairness over real loopback WebSocket is measured by the benchmarks below
+// (rates in real time depend on the machine's load, so they are no test);
+// internal/session's fairness tests check the same ratios deterministically,
+// in virtual time over a rate-limited in-memory link.
 
 // drain consumes a fast stream for d and returns elements per second.
 func drain(t testing.TB, c *client.Client, d time.Duration) float64 {
@@ -99,15 +99,6 @@ func fairnessOneConn(t testing.TB, url string, rounds int, d time.Duration) (rat
 	return median(besides) / median(solos), median(solos)
 }
 
-func TestFairnessOneConnection(t *testing.T) {
-	_, url := testserver.Start(t, server.Options{})
-	ratio, solo := fairnessOneConn(t, url, 3, 300*time.Millisecond)
-	t.Logf("fast stream solo %.0f/s; beside a slow stream: %.2f of solo", solo, ratio)
-	if ratio < 0.6 {
-		t.Fatalf("a fast stream beside a slow one on the same connection kept %.2f of its solo rate", ratio)
-	}
-}
-
 // stalledReader opens a raw connection that asks for an unbounded stream of
 // size-byte elements and never reads.
 func stalledReader(t testing.TB, url string, size int) *gws.Conn {
@@ -161,32 +152,35 @@ func heapInUse() uint64 {
 	return m.HeapInuse
 }
 
-func TestTenConnectionsOneStalled(t *testing.T) {
-	srv, url := testserver.Start(t, server.Options{})
+func tenConnectionsOneStalled(b *testing.B, url string) (ratio, alone float64) {
 	ctx := context.Background()
 	var clients []*client.Client
 	for range 9 {
 		c, err := client.Dial(ctx, url)
 		if err != nil {
-			t.Fatal(err)
+			b.Fatal(err)
 		}
 		defer c.Close()
 		clients = append(clients, c)
 	}
 	var solos, besides []float64
 	for range 3 {
-		solos = append(solos, nineRate(t, clients, 300*time.Millisecond))
-		ws := stalledReader(t, url, 1024)
+		solos = append(solos, nineRate(b, clients, 300*time.Millisecond))
+		ws := stalledReader(b, url, 1024)
 		time.Sleep(100 * time.Millisecond)
-		besides = append(besides, nineRate(t, clients, 300*time.Millisecond))
+		besides = append(besides, nineRate(b, clients, 300*time.Millisecond))
 		ws.Close()
 	}
-	ratio := median(besides) / median(solos)
-	t.Logf("nine consumers: %.0f/s alone, %.2f of that beside a stalled reader", median(solos), ratio)
-	if ratio < 0.6 {
-		t.Fatalf("one stalled reader cost the other nine %.0f%%", 100*(1-ratio))
+	return median(besides) / median(solos), median(solos)
+}
+
+func BenchmarkTenConnectionsOneStalled(b *testing.B) {
+	_, url := testserver.Start(b, server.Options{})
+	for b.Loop() {
+		ratio, alone := tenConnectionsOneStalled(b, url)
+		b.ReportMetric(ratio, "ratio")
+		b.ReportMetric(alone, "nine-elems/s")
 	}
-	_ = srv
 }
 
 func TestStalledReadersMemoryBounded(t *testing.T) {
