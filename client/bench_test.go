@@ -41,9 +41,9 @@ func benchStream(b *testing.B, size int, prefetch int64) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "elems/s")
 }
 
-func BenchmarkStream64Unbounded(b *testing.B)  { benchStream(b, 64, protocol.MaxN) }
+func BenchmarkStream64Unbounded(b *testing.B)   { benchStream(b, 64, protocol.MaxN) }
 func BenchmarkStream64Prefetch256(b *testing.B) { benchStream(b, 64, 256) }
-func BenchmarkStream1KUnbounded(b *testing.B)  { benchStream(b, 1024, protocol.MaxN) }
+func BenchmarkStream1KUnbounded(b *testing.B)   { benchStream(b, 1024, protocol.MaxN) }
 func BenchmarkStream1KPrefetch256(b *testing.B) { benchStream(b, 1024, 256) }
 
 func BenchmarkRequestResponse64InFlight(b *testing.B) {
