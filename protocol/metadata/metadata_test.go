@@ -3,12 +3,9 @@ package metadata_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"os"
-	"runtime"
+	"go.uber.org/goleak"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluicehq/sluice/protocol/metadata"
 )
@@ -543,35 +540,4 @@ func BenchmarkComposite(b *testing.B) {
 
 // ---- leak check -----------------------------------------------------------------
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := leakedGoroutines(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines reports goroutines, other than the caller, whose stack
-// mentions this module, once they had a second to finish.
-func leakedGoroutines() error {
-	var leaked []string
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
-		buf := make([]byte, 1<<20)
-		stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
-		leaked = leaked[:0]
-		for _, s := range stacks[1:] {
-			if strings.Contains(s, "github.com/sluicehq/sluice") {
-				leaked = append(leaked, s)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
-		}
-	}
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
