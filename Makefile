@@ -20,6 +20,7 @@ test-js: node_modules/.package-lock.json
 
 test-browser: node_modules/.package-lock.json
 	$(NPM) run test:browser
+	$(NPM) run test:demo
 
 test-reactor:
 	cd reactor && $(GO) vet ./... && $(GO) test -race -count=1 ./...

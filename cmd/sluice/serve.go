@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/conformance"
+	"github.com/sluicehq/sluice/demo"
 	"github.com/sluicehq/sluice/internal/session"
 	jsclient "github.com/sluicehq/sluice/js-client"
 	"github.com/sluicehq/sluice/router"
@@ -116,8 +117,10 @@ type app struct {
 }
 
 func newApp(origins []string, logger *slog.Logger) *app {
+	d := demo.New(demo.Options{AllowOrigins: origins, Logger: logger})
 	r := router.New()
 	conformance.Register(r)
+	d.Register(r)
 	srv := server.New(server.Options{
 		AllowOrigins: origins,
 		Logger:       logger,
@@ -125,7 +128,10 @@ func newApp(origins []string, logger *slog.Logger) *app {
 			conformance.Attach(c.Conn)
 			return r.Handlers(setup.MetadataMIME), nil
 		},
+		FrameHook: d.FrameHook, // the demo page's frame log
+		WrapConn:  d.WrapConn,  // ?bw=BYTES_PER_S: a simulated slow network
 	})
+	d.SetServer(srv)
 	mux := http.NewServeMux()
 	mux.Handle("/rsocket", srv)
 	mux.HandleFunc("/js/sluice.js", func(w http.ResponseWriter, r *http.Request) {
@@ -134,22 +140,9 @@ func newApp(origins []string, logger *slog.Logger) *app {
 		w.Write(jsclient.Bundle)
 	})
 	mux.Handle("/metrics", metricsHandler(srv))
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, indexPage)
-	})
+	mux.Handle("/raw", d.RawHandler())     // the demo's raw WebSocket comparison feed
+	mux.Handle("/{$}", d.PageHandler())    // the demo page
+	mux.Handle("/demo/", d.AssetHandler()) // its scripts and styles
 	_ = session.DefaultMTU
-	return &app{srv: srv, mux: mux, close: func() {}}
+	return &app{srv: srv, mux: mux, close: d.Close}
 }
-
-const indexPage = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>sluice</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><h1>sluice</h1>
-<p>RSocket over WebSocket where demand crosses the network.</p>
-<ul>
-<li><code>/rsocket</code> — RSocket over WebSocket (binary messages, one frame each)</li>
-<li><code>/metrics</code> — Prometheus metrics</li>
-<li><code>/js/sluice.js</code> — the browser client (ESM)</li>
-</ul></body></html>
-`
