@@ -170,6 +170,7 @@ func (s *Server) serve(ctx context.Context, t transport.Conn, remote, name strin
 	if h := s.opts.FrameHook; h != nil {
 		cfg.FrameHook = func(in bool, f []byte) { h(conn, in, f) }
 	}
+	cfg.InlineReader = true
 	cfg.MinKeepalive = s.opts.Limits.MinKeepalive
 	cfg.SetupTimeout = s.opts.Limits.SetupTimeout
 	accept := func(ctx context.Context, setup session.Setup, c *session.Conn) (*sluice.Handlers, error) {
@@ -194,12 +195,13 @@ func (s *Server) serve(ctx context.Context, t transport.Conn, remote, name strin
 	if s.closed {
 		s.mu.Unlock()
 		c.Close()
+		c.Serve()
 		c.Wait()
 		return
 	}
 	s.conns[conn] = struct{}{}
 	s.mu.Unlock()
-	<-c.Done()
+	c.Serve() // the reader runs on this goroutine
 	s.mu.Lock()
 	delete(s.conns, conn)
 	s.mu.Unlock()

@@ -51,6 +51,10 @@ type Config struct {
 	// half of a channel. Default 64.
 	ChannelPrefetch int
 
+	// InlineReader makes Accept leave the reader loop to the caller, who runs it
+	// with Conn.Serve on a goroutine it has anyway (a server's handler).
+	InlineReader bool
+
 	// Logger receives connection-level events. Default: slog.Default().
 	Logger *slog.Logger
 	// FrameHook, when set, sees every frame that crosses, on the reader (in=true)

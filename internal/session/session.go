@@ -62,7 +62,7 @@ type Conn struct {
 
 	writeNotify chan struct{} // cap 1: the writer has work
 	done        chan struct{} // closed when reader and writer have exited
-	loops       sync.WaitGroup
+	loops       atomic.Int32 // running loops; the last to exit closes done
 	handlers    sync.WaitGroup
 
 	recvFrames  atomic.Int64 // frames received; the writer's ticker watches it for the lifetime check
@@ -138,21 +138,37 @@ func newConn(t transport.Conn, cfg Config) *Conn {
 	return c
 }
 
-func (c *Conn) start() {
-	c.loops.Add(2)
-	go c.readLoop()
+// start runs the writer, and the reader unless the caller will run it on its
+// own goroutine with Serve (one goroutine less per connection).
+func (c *Conn) start(inlineReader bool) {
+	c.loops.Store(2)
 	go c.writeLoop()
-	go func() {
-		c.loops.Wait()
-		c.mu.Lock()
-		err := c.closeErr
-		c.mu.Unlock()
-		c.cancel(err)
-		if m := c.cfg.Metrics; m != nil {
-			m.ConnectionsClosed.Add(1)
-		}
-		close(c.done)
-	}()
+	if !inlineReader {
+		go c.readLoop()
+	}
+}
+
+// Serve runs the reader loop on the calling goroutine, for a connection
+// accepted with Config.InlineReader, and returns once the connection is closed.
+func (c *Conn) Serve() {
+	c.readLoop()
+	<-c.done
+}
+
+// loopDone is called by each loop as it exits; the last one finishes the
+// connection.
+func (c *Conn) loopDone() {
+	if c.loops.Add(-1) != 0 {
+		return
+	}
+	c.mu.Lock()
+	err := c.closeErr
+	c.mu.Unlock()
+	c.cancel(err)
+	if m := c.cfg.Metrics; m != nil {
+		m.ConnectionsClosed.Add(1)
+	}
+	close(c.done)
 }
 
 // Client starts a connection from the client side: it sends SETUP (no
@@ -185,7 +201,7 @@ func Client(t transport.Conn, cfg Config, setup Setup) (*Conn, error) {
 		t.Close()
 		return nil, err
 	}
-	c.start()
+	c.start(false)
 	return c, nil
 }
 
@@ -303,7 +319,7 @@ func Accept(ctx context.Context, t transport.Conn, cfg Config, accept Acceptor) 
 			c.cfg.Handlers = h
 		}
 	}
-	c.start()
+	c.start(c.cfg.InlineReader)
 	return c, nil
 }
 
@@ -470,7 +486,7 @@ func (c *Conn) queueControl(f []byte) {
 // ---- reader -------------------------------------------------------------------
 
 func (c *Conn) readLoop() {
-	defer c.loops.Done()
+	defer c.loopDone()
 	for {
 		b, err := c.t.ReadFrame()
 		if err != nil {
@@ -615,7 +631,7 @@ func (c *Conn) isPeerID(id uint32) bool {
 // ---- writer -------------------------------------------------------------------
 
 func (c *Conn) writeLoop() {
-	defer c.loops.Done()
+	defer c.loopDone()
 	defer c.t.Close()
 	interval := c.cfg.KeepaliveInterval
 	ticker := time.NewTicker(interval)
@@ -767,13 +783,10 @@ func (c *Conn) allocIDLocked() (uint32, error) {
 	for range protocol.MaxN / 2 {
 		id := c.nextID
 		c.nextID += 2
-		if c.nextID > protocol.MaxN {
-			c.nextID -= protocol.MaxN - 1 // 2^31-1 is odd: 2^31 -> 1, 2^31+1 -> 2
-			if c.nextID > 2 {
-				c.nextID = 1
-			}
-			if c.cfg.Server && c.nextID%2 == 1 {
-				c.nextID++
+		if c.nextID > protocol.MaxN { // wrap to the first id of our parity
+			c.nextID = 1
+			if c.cfg.Server {
+				c.nextID = 2
 			}
 		}
 		if _, used := c.streams[id]; !used {

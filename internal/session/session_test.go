@@ -583,3 +583,56 @@ func TestFireAndForgetRespectsTheByteBudget(t *testing.T) {
 		e.b.SetReadPaused(false)
 	})
 }
+
+func TestChannelResponderStopsOnlyTheInboundHalf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &sluice.Handlers{RequestChannel: func(ctx context.Context, p sluice.Payload, in sluice.Stream, out sluice.Sink) error {
+			n := 1
+			for _, err := range in.All(ctx) {
+				if err != nil {
+					return err
+				}
+				if n++; n == 3 {
+					break // enough input: CANCEL the requester's half
+				}
+			}
+			for i := range 5 {
+				if err := out.Send(ctx, sluice.Text(strconv.Itoa(i))); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+		e := start(t, h, session.Config{}, pipe.Options{})
+		ctx := context.Background()
+		ch, err := e.cli.RequestChannel(ctx, sluice.Text("first"), session.Policy{Prefetch: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sendErr error
+		for i := 0; i < 100 && sendErr == nil; i++ {
+			sendErr = ch.Send(ctx, sluice.Text("in"))
+		}
+		if !errors.Is(sendErr, sluice.ErrCanceled) {
+			t.Fatalf("Send after the responder's CANCEL: %v", sendErr)
+		}
+		var got []string
+		for {
+			p, err := ch.Recv(ctx)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, string(p.Data))
+		}
+		if len(got) != 5 {
+			t.Fatalf("received %v, want the responder's 5 elements after it stopped reading", got)
+		}
+		synctest.Wait()
+		if e.srv.Stats().StreamsOpen != 0 || e.cli.Stats().StreamsOpen != 0 {
+			t.Fatal("streams left open")
+		}
+	})
+}

@@ -476,6 +476,19 @@ func (s *stream) Cancel() {
 	// What is buffered is not wanted any more.
 	clear(s.inq)
 	s.inq, s.inHead = nil, 0
+	if !s.requester {
+		// A responder stops only the requester's half of a channel (CANCEL
+		// from the responder, as rsocket-java and rsocket-js do); its own
+		// half goes on until the handler returns.
+		if s.inOpen {
+			s.endInLocked(sluice.ErrCanceled)
+			if c.streams[s.id] == s && c.queueControlLocked(protocol.AppendCancel(nil, s.id)) {
+				c.notifyWriter()
+			}
+			s.maybeRemoveLocked()
+		}
+		return
+	}
 	if c.streams[s.id] != s {
 		// already ended
 		s.endInLocked(sluice.ErrCanceled)
@@ -700,8 +713,8 @@ func (c *Conn) runHandler(s *stream, p sluice.Payload) {
 	if s.inOpen && s.kind == protocol.TypeRequestChannel {
 		// The handler is done: stop the requester's half (CANCEL from the RS, de facto).
 		s.endInLocked(sluice.ErrCanceled)
-		if c.streams[s.id] == s && c.queueControlLocked(protocol.AppendCancel(nil, s.id)) {
-			// queued
+		if c.streams[s.id] == s {
+			c.queueControlLocked(protocol.AppendCancel(nil, s.id))
 		}
 	}
 	s.maybeRemoveLocked()
