@@ -62,7 +62,7 @@ type Conn struct {
 
 	writeNotify chan struct{} // cap 1: the writer has work
 	done        chan struct{} // closed when reader and writer have exited
-	loops       atomic.Int32 // running loops; the last to exit closes done
+	loops       atomic.Int32  // running loops; the last to exit closes done
 	handlers    sync.WaitGroup
 
 	recvFrames  atomic.Int64 // frames received; the writer's ticker watches it for the lifetime check
