@@ -159,20 +159,25 @@ test('slow network: the limiter sets the pace; RSocket stays within the window, 
   const s = await runScenario('network', 5_000);
   for (const x of s) {
     for (const r of x.rs.rows) assert.ok(r.inflight <= 16, `RSocket in flight ${r.inflight}`);
-    assert.ok(x.rs.queued <= 16 * 1100, `RSocket server queued ${x.rs.queued}`);
+    // Bytes count as queued until the write that carries them returns, and through a slow
+    // link the consumer is granting (and the producer making) the next elements while the
+    // last batch is still being written: at most about two windows.
+    assert.ok(x.rs.queued <= 2 * 16 * 1100, `RSocket server queued ${x.rs.queued}`);
   }
   const last = s.at(-1);
   const rsRate = last.rs.rows[0].rate;
   // 64 KiB/s of 1 KiB elements (plus framing): about 60/s, far below the consumer's 500/s.
   assert.ok(rsRate > 25 && rsRate < 75, `RSocket delivered ${rsRate}/s through a 64 KiB/s link`);
   assert.ok(last.raw.queued > 1 << 20, `raw server queue only ${last.raw.queued} bytes`);
-  figures.network = { rsRate, rsInflightMax: Math.max(...s.flatMap((x) => x.rs.rows.map((r) => r.inflight))),
+  figures.network = { rsRate, rsQueuedMax: Math.max(...s.map((x) => x.rs.queued)), rsInflightMax: Math.max(...s.flatMap((x) => x.rs.rows.map((r) => r.inflight))),
     rawQueued: last.raw.queued, rawInflight: last.raw.inflight, rawAgeMs: last.raw.rows[0].age, rsAgeMs: last.rs.rows[0].age };
   await checkAgainstMetrics(16 + 40);
 });
 
 test('ten consumers of mixed speeds: each RSocket consumer gets its own speed', async () => {
-  const s = await runScenario('fair', 7_000);
+  // 9 s: the raw side's start (ten 16 MiB queues filled at once) costs this 2-core machine a
+  // second or two of CPU; the page's 4 s rate window must have left it behind by the end.
+  const s = await runScenario('fair', 9_000);
   for (const x of s) for (const r of x.rs.rows) assert.ok(r.inflight <= 8, `RSocket in flight ${r.inflight} > 8`);
   // Delivered per second over the last 3 s, from the page's delivered counters, and the
   // page's own rate column (4 s window) at the end.

@@ -383,13 +383,14 @@ function render(now) {
 
     const tb = $('tbody', el);
     tb.innerHTML = rows.concat(orows).map((r) => {
-      const name = r.other ? esc(r.label) + (r.route ? ` <span class="note">${esc(r.route)}</span>` : '') : esc(r.label);
+      const name = esc(r.label);
+      const title = r.other ? `${r.label} — another client on this server (route ${r.route}); server-side numbers only` : r.conn.name;
       const attrs = `data-name="${esc(r.conn.name)}" data-stream="${r.index}" data-speed="${r.speed ?? ''}" ` +
         `data-produced="${r.produced ?? ''}" data-delivered="${r.delivered ?? ''}" data-consumed="${r.consumed ?? ''}" ` +
         `data-inflight="${r.other ? '' : r.inflight ?? ''}" data-rate="${r.rate ?? ''}" data-age="${r.age ?? ''}" ` +
         `data-queued="${r.queued ?? ''}" data-credit="${r.credit ?? ''}"`;
       return `<tr class="${r.other ? 'other' : 'own'}" ${attrs}>` +
-        `<td><span class="sw" style="background:${r.color}"></span>${name}</td>` +
+        `<td class="who" title="${esc(title)}"><span class="sw" style="background:${r.color}"></span>${name}</td>` +
         `<td>${r.speed ? fmtRate(r.speed) : '–'}</td><td>${fmtInt(r.produced)}</td><td>${fmtInt(r.delivered)}</td>` +
         `<td>${r.other ? '–' : fmtInt(r.consumed)}</td><td>${r.other ? (r.credit != null ? 'credit ' + fmtInt(r.credit) : '–') : fmtInt(r.inflight)}</td>` +
         `<td>${fmtRate(r.rate)}</td><td>${r.other ? '–' : fmtMs(r.age)}</td><td>${fmtBytes(r.queued)}</td></tr>`;
@@ -401,7 +402,8 @@ function render(now) {
   const maxOf = (key) => Math.max(0, ...all.concat(otherRows).flatMap((r) => r.hist[key].map((p) => p[1])));
   const inflightMax = maxOf('inflight');
   const ageMax = maxOf('age');
-  const rateMax = Math.max(maxOf('rate'), ...all.map((r) => r.speed)) * 1.15 || 10;
+  // The rate scale follows this page's consumers; much faster clients (a Go benchmark, say) run off the top.
+  const rateMax = Math.max(0, ...all.flatMap((r) => r.hist.rate.map((p) => p[1])), ...all.map((r) => r.speed)) * 1.15 || 10;
   for (const panel of ['raw', 'rs']) {
     const rows = all.filter((r) => r.panel === panel);
     const orows = otherRows.filter((r) => r.panel === panel);
