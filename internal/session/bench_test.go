@@ -405,7 +405,7 @@ func (c *replayConn) WriteFrame(f []byte) error {
 	return nil
 }
 
-func (c *replayConn) Flush() error                    { return nil }
+func (c *replayConn) Flush() error                     { return nil }
 func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *replayConn) Close() error {
 	c.mu.Lock()
