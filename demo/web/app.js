@@ -251,7 +251,7 @@ function startRawClassic(r, conn, url) {
       row.delivered++;
       row.wakeData?.(); row.wakeData = null;
       if (++total > 100_000 && conn.rows.reduce((n, x) => n + x.buf.length, 0) > 100_000) {
-        setStatus('raw (classic WebSocket): the page queue passed 100,000 messages; closed it');
+        r.notice = 'raw panel (classic WebSocket): the page\'s own queue passed 100,000 messages, so the demo closed that socket';
         ws.close();
       }
     };
@@ -418,7 +418,8 @@ function render(now) {
   }
   drawChart($('#memchart'), [{ color: cssVar('--accent'), points: memHist }], now, { min: 0, max: Math.max(...memHist.map((p) => p[1])) * 1.2, fmt: fmtBytes, bare: true });
   $('#status').textContent = `connected · ${snapshots} snapshots from demo.stats · ${lastSnap?.goroutines ?? '–'} goroutines on the server` +
-    (globalThis.WebSocketStream ? '' : ' · this browser has no WebSocketStream: the raw panel reads with the classic WebSocket');
+    (globalThis.WebSocketStream ? '' : ' · this browser has no WebSocketStream: the raw panel reads with the classic WebSocket') +
+    (run?.notice ? ` · ${run.notice}` : '');
 }
 
 // One sentence saying what the numbers above mean right now.
