@@ -363,7 +363,9 @@ func rawServer(b *testing.B, serve func(p *wsPeer)) string {
 	return "ws" + strings.TrimPrefix(hs.URL, "http")
 }
 
-func benchClientRecv(b *testing.B, size int, prefetch int64) { benchClientRecvBuf(b, size, prefetch, 0) }
+func benchClientRecv(b *testing.B, size int, prefetch int64) {
+	benchClientRecvBuf(b, size, prefetch, 0)
+}
 
 // benchClientRecvBuf dials with the given WebSocket read buffer (0: the
 // default of client.Dial) and runs the client on it with client.New.
