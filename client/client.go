@@ -108,7 +108,8 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 	var t transport.Conn
 	switch strings.ToLower(u.Scheme) {
 	case "ws", "wss":
-		t, _, err = websocket.Dial(ctx, rawURL, websocket.DialOptions{Header: o.header, TLSConfig: o.tls})
+		// A large read buffer: a client usually reads far more than it writes.
+		t, _, err = websocket.Dial(ctx, rawURL, websocket.DialOptions{Header: o.header, TLSConfig: o.tls, ReadBufferSize: 64 << 10})
 	case "tcp":
 		if u.Host == "" {
 			return nil, fmt.Errorf("sluice: bad URL %q: no host", rawURL)

@@ -21,6 +21,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,7 @@ type Conn struct {
 	cancel context.CancelCauseFunc
 
 	writeNotify chan struct{} // cap 1: the writer has work
+	work        chan task     // idle handler goroutines wait here
 	done        chan struct{} // closed when reader and writer have exited
 	loops       atomic.Int32  // running loops; the last to exit closes done
 	handlers    sync.WaitGroup
@@ -72,7 +74,9 @@ type Conn struct {
 	streams    map[uint32]*stream  // mu
 	peerOpen   int                 // mu: streams the peer opened that are live
 	nextID     uint32              // mu
-	ctrl       [][]byte            // mu: control lane, each an owned frame
+	ctrl       []byte              // mu: control lane, frames with 4-byte length prefixes
+	ctrlOff    int                 // mu: start of the first frame not yet taken
+	ctrlCount  int                 // mu: frames in the control lane
 	ring       sched.Ring[*stream] // mu: ready ring (streams with a queued frame)
 	queued     int                 // mu: bytes queued until flushed (stream queues + batch in flight)
 	budgetWait []*stream           // mu: streams waiting for budget
@@ -124,6 +128,7 @@ func newConn(t transport.Conn, cfg Config) *Conn {
 		t:           t,
 		log:         cfg.Logger,
 		writeNotify: make(chan struct{}, 1),
+		work:        make(chan task),
 		done:        make(chan struct{}),
 		streams:     make(map[uint32]*stream),
 		nextID:      1,
@@ -428,7 +433,8 @@ func (c *Conn) shutdown(err error, final []byte, immediate bool) {
 	c.closing = true
 	c.closeErr = err
 	if final != nil {
-		c.ctrl = append(c.ctrl, final)
+		c.ctrl = appendFramed(c.ctrl, final)
+		c.ctrlCount++
 	}
 	streams := c.streams
 	c.streams = make(map[uint32]*stream)
@@ -459,16 +465,47 @@ func (c *Conn) notifyWriter() {
 	}
 }
 
-// queueControlLocked adds a control frame (owned) to the control lane.
+// queueControlLocked copies a control frame into the control lane. It fails
+// when the connection is closing or the lane is full.
 func (c *Conn) queueControlLocked(f []byte) bool {
-	if c.closing {
+	if !c.ctrlRoomLocked() {
 		return false
 	}
-	if len(c.ctrl) >= c.cfg.ControlLaneMax {
-		return false
-	}
-	c.ctrl = append(c.ctrl, f)
+	c.ctrl = appendFramed(c.ctrl, f)
+	c.ctrlCount++
 	return true
+}
+
+func (c *Conn) ctrlRoomLocked() bool { return !c.closing && c.ctrlCount < c.cfg.ControlLaneMax }
+
+// queueRequestNLocked and queueCancelLocked encode straight into the lane:
+// credit top-ups are per-element traffic and must not allocate.
+func (c *Conn) queueRequestNLocked(id uint32, n uint32) bool {
+	if !c.ctrlRoomLocked() {
+		return false
+	}
+	at := len(c.ctrl)
+	c.ctrl = protocol.AppendRequestN(append(c.ctrl, 0, 0, 0, 0), id, n)
+	binary.BigEndian.PutUint32(c.ctrl[at:], uint32(len(c.ctrl)-at-4))
+	c.ctrlCount++
+	return true
+}
+
+func (c *Conn) queueCancelLocked(id uint32) bool {
+	if !c.ctrlRoomLocked() {
+		return false
+	}
+	at := len(c.ctrl)
+	c.ctrl = protocol.AppendCancel(append(c.ctrl, 0, 0, 0, 0), id)
+	binary.BigEndian.PutUint32(c.ctrl[at:], uint32(len(c.ctrl)-at-4))
+	c.ctrlCount++
+	return true
+}
+
+// appendFramed appends f with a 4-byte big-endian length prefix.
+func appendFramed(dst, f []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(f)))
+	return append(dst, f...)
 }
 
 func (c *Conn) queueControl(f []byte) {
@@ -692,16 +729,18 @@ func (c *Conn) writeLoop() {
 func (c *Conn) takeBatch(batch []byte, bounds []int) ([]byte, []int, int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := 0
-	for n < len(c.ctrl) && len(bounds) < maxBatchFrames && len(batch) < maxBatchBytes {
-		batch = append(batch, c.ctrl[n]...)
+	for c.ctrlCount > 0 && len(bounds) < maxBatchFrames && len(batch) < maxBatchBytes {
+		l := int(binary.BigEndian.Uint32(c.ctrl[c.ctrlOff:]))
+		batch = append(batch, c.ctrl[c.ctrlOff+4:c.ctrlOff+4+l]...)
 		bounds = append(bounds, len(batch))
-		c.ctrl[n] = nil
-		n++
+		c.ctrlOff += 4 + l
+		c.ctrlCount--
 	}
-	c.ctrl = c.ctrl[n:]
-	if len(c.ctrl) == 0 {
-		c.ctrl = c.ctrl[:0:0]
+	if c.ctrlCount == 0 {
+		c.ctrl, c.ctrlOff = c.ctrl[:0], 0
+		if cap(c.ctrl) > 64<<10 {
+			c.ctrl = nil
+		}
 	}
 	dataBytes := 0
 	{ // while closing too: what is still queued belongs to ended streams or FNF
@@ -721,7 +760,7 @@ func (c *Conn) takeBatch(batch []byte, bounds []int) ([]byte, []int, int, bool) 
 			}
 		}
 	}
-	closing := c.closing && len(c.ctrl) == 0 && c.ring.Len() == 0
+	closing := c.closing && c.ctrlCount == 0 && c.ring.Len() == 0
 	return batch, bounds, dataBytes, closing
 }
 
@@ -804,7 +843,7 @@ func (c *Conn) Stats() Stats {
 		Server:        c.cfg.Server,
 		StreamsOpen:   len(c.streams),
 		QueuedBytes:   c.queued,
-		ControlQueued: len(c.ctrl),
+		ControlQueued: c.ctrlCount,
 		Sent:          c.sent,
 		Received:      c.received,
 	}

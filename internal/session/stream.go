@@ -121,6 +121,17 @@ func (s *stream) wakeIn() {
 
 func (s *stream) outLen() int { return len(s.out) - s.outOff }
 
+// makeRoomLocked moves the unsent frames to the front of s.out when an append
+// of about n bytes would otherwise grow the buffer: a producer that keeps the
+// queue from ever emptying must not make every append reallocate and copy it.
+func (s *stream) makeRoomLocked(n int) {
+	if s.outOff == 0 || cap(s.out)-len(s.out) >= n+64 {
+		return
+	}
+	k := copy(s.out, s.out[s.outOff:])
+	s.out, s.outOff = s.out[:k], 0
+}
+
 // popFrameLocked removes the next frame; the slice is valid until the next
 // append to s.out (the writer copies it at once).
 func (s *stream) popFrameLocked() ([]byte, int) {
@@ -139,34 +150,17 @@ func (s *stream) popFrameLocked() ([]byte, int) {
 	if !s.sentAny {
 		s.sentAny = true
 		if s.pendingN > 0 {
-			s.c.queueControlLocked(protocol.AppendRequestN(nil, s.id, protocol.ClampN(s.pendingN)))
+			s.c.queueRequestNLocked(s.id, protocol.ClampN(s.pendingN))
 			s.pendingN = 0
 		}
 		if s.pendingCancel {
-			s.c.queueControlLocked(protocol.AppendCancel(nil, s.id))
+			s.c.queueCancelLocked(s.id)
 		}
 	}
 	if s.sendWaiting {
 		s.wakeOut()
 	}
 	return f, size
-}
-
-// enqueueLocked appends frames (already length-prefixed) and puts the stream in
-// the ready ring.
-func (s *stream) enqueueLocked(frames []byte, nframes int) {
-	before := len(s.out)
-	s.out = append(s.out, frames...)
-	s.accountAppendedLocked(before, nframes)
-}
-
-// appendFramed appends one frame made by enc with a length prefix.
-func appendFramed(dst []byte, enc func([]byte) []byte) []byte {
-	at := len(dst)
-	dst = append(dst, 0, 0, 0, 0)
-	dst = enc(dst)
-	binary.BigEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
-	return dst
 }
 
 // queueTerminalLocked queues PAYLOAD(C) or ERROR behind the elements and ends
@@ -176,18 +170,19 @@ func (s *stream) queueTerminalLocked(err error) {
 		return
 	}
 	s.outEnded, s.outOpen = true, false
-	var frame []byte
+	s.makeRoomLocked(64)
+	before := len(s.out)
+	s.out = append(s.out, 0, 0, 0, 0)
 	if err == nil {
 		s.outErr = sluice.ErrClosed
-		frame = appendFramed(nil, func(b []byte) []byte {
-			return protocol.AppendPayload(b, s.id, protocol.FlagComplete, nil, nil)
-		})
+		s.out = protocol.AppendPayload(s.out, s.id, protocol.FlagComplete, nil, nil)
 	} else {
 		s.outErr = err
 		code, msg := errorFrameOf(err)
-		frame = appendFramed(nil, func(b []byte) []byte { return protocol.AppendError(b, s.id, code, msg) })
+		s.out = protocol.AppendError(s.out, s.id, code, msg)
 	}
-	s.enqueueLocked(frame, 1)
+	binary.BigEndian.PutUint32(s.out[before:], uint32(len(s.out)-before-4))
+	s.accountAppendedLocked(before, 1)
 	s.wakeOut()
 }
 
@@ -316,6 +311,7 @@ func (s *stream) send(ctx context.Context, p sluice.Payload, doSend bool) error 
 			s.outCredit.Take()
 			s.sentCount++
 			c.sent++
+			s.makeRoomLocked(p.Size())
 			before := len(s.out)
 			var n int
 			s.out, n = fragment.Append(s.out, c.cfg.MTU, protocol.TypePayload, s.id, protocol.FlagNext, 0, p.Metadata, p.Data)
@@ -417,7 +413,7 @@ func (s *stream) sendRequestNLocked(n int64) {
 		s.pendingN += n
 		return
 	}
-	if c.queueControlLocked(protocol.AppendRequestN(nil, s.id, protocol.ClampN(n))) {
+	if c.queueRequestNLocked(s.id, protocol.ClampN(n)) {
 		c.notifyWriter()
 	}
 }
@@ -482,7 +478,7 @@ func (s *stream) Cancel() {
 		// half goes on until the handler returns.
 		if s.inOpen {
 			s.endInLocked(sluice.ErrCanceled)
-			if c.streams[s.id] == s && c.queueControlLocked(protocol.AppendCancel(nil, s.id)) {
+			if c.streams[s.id] == s && c.queueCancelLocked(s.id) {
 				c.notifyWriter()
 			}
 			s.maybeRemoveLocked()
@@ -511,7 +507,7 @@ func (s *stream) Cancel() {
 		s.pendingCancel = true
 		return
 	}
-	if c.queueControlLocked(protocol.AppendCancel(nil, s.id)) {
+	if c.queueCancelLocked(s.id) {
 		c.notifyWriter()
 	}
 }
@@ -651,13 +647,55 @@ func (c *Conn) startResponder(s *stream, f *protocol.Frame, p sluice.Payload) {
 		return
 	}
 	s.ctx, s.cancel = context.WithCancelCause(c.ctx)
-	c.handlers.Add(1)
 	c.mu.Unlock()
-	go c.runHandler(s, p)
+	c.dispatchHandler(task{s, p})
+}
+
+// task is one request for a handler.
+type task struct {
+	s *stream
+	p sluice.Payload
+}
+
+// workerIdle is how long a handler goroutine waits for the next request before
+// it exits. Reusing goroutines keeps the stacks that handlers grew, which a
+// new goroutine per request would grow again each time.
+const workerIdle = 2 * time.Second
+
+// dispatchHandler hands t to an idle worker of this connection, or starts one.
+func (c *Conn) dispatchHandler(t task) {
+	select {
+	case c.work <- t:
+		return
+	default:
+	}
+	c.handlers.Add(1)
+	go c.worker(t)
+}
+
+func (c *Conn) worker(t task) {
+	defer c.handlers.Done()
+	var idle *time.Timer
+	for {
+		c.runHandler(t.s, t.p)
+		t = task{}
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+			defer idle.Stop()
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case t = <-c.work:
+		case <-idle.C:
+			return
+		case <-c.ctx.Done():
+			return
+		}
+	}
 }
 
 func (c *Conn) runHandler(s *stream, p sluice.Payload) {
-	defer c.handlers.Done()
 	h := c.cfg.Handlers
 	var err error
 	defer func() {
@@ -714,7 +752,7 @@ func (c *Conn) runHandler(s *stream, p sluice.Payload) {
 		// The handler is done: stop the requester's half (CANCEL from the RS, de facto).
 		s.endInLocked(sluice.ErrCanceled)
 		if c.streams[s.id] == s {
-			c.queueControlLocked(protocol.AppendCancel(nil, s.id))
+			c.queueCancelLocked(s.id)
 		}
 	}
 	s.maybeRemoveLocked()
