@@ -195,7 +195,8 @@ func (c *Client) prepare(p sluice.Payload, opts []CallOption) (sluice.Payload, s
 		}
 	}
 	if cl.route != "" || cl.auth != nil {
-		md := append([]byte(nil), p.Metadata...)
+		md := make([]byte, 0, len(p.Metadata)+len(cl.route)+len(cl.auth)+16)
+		md = append(md, p.Metadata...)
 		if cl.route != "" {
 			if c.metadataMIME == metadata.MIMERouting {
 				md = metadata.AppendRouting(md, cl.route)

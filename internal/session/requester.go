@@ -97,6 +97,7 @@ func (c *Conn) open(ctx context.Context, kind protocol.FrameType, p sluice.Paylo
 
 // queueRequestLocked queues the request frame with initial request n.
 func (s *stream) queueRequestLocked(n uint32) {
+	s.makeRoomLocked(s.req.Size())
 	before := len(s.out)
 	var k int
 	var flags protocol.Flags
@@ -195,9 +196,10 @@ func (c *Conn) waitBudgetLocked(ctx context.Context, size int) error {
 			w.budgetWaiting = true
 			c.budgetWait = append(c.budgetWait, w)
 		}
+		wake := w.outWaitChanLocked()
 		c.mu.Unlock()
 		select {
-		case <-w.outWake:
+		case <-wake:
 		case <-ctx.Done():
 			c.mu.Lock()
 			return ctx.Err()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice"
@@ -26,8 +27,7 @@ type stream struct {
 	route     string // set by routers, for stats
 
 	// handler context (responder) or caller context link (requester)
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
+	hctx     handlerCtx
 	stopLink func() bool
 
 	// outbound half
@@ -46,7 +46,7 @@ type stream struct {
 	pendingCancel bool
 	sendWaiting   bool
 	budgetWaiting bool
-	outWake       chan struct{} // cap 1
+	outWake       chan struct{} // cap 1; made by the first waiter, under mu
 	starvedSince  time.Time
 	starved       time.Duration
 	sentCount     int64
@@ -58,8 +58,9 @@ type stream struct {
 	deferred bool // manual requester stream whose request waits for the first Request(n)
 	inq      []sluice.Payload
 	inHead   int
-	inErr    error         // io.EOF on completion
-	inWake   chan struct{} // cap 1
+	inErr    error             // io.EOF on completion
+	inWake   chan struct{}     // cap 1; made by the first waiter, under mu
+	inBuf    [1]sluice.Payload // inq's first backing array: one element needs no allocation
 	reasm    *fragment.Reassembler
 	recvd    int64
 	reqTotal int64
@@ -71,8 +72,7 @@ type stream struct {
 }
 
 func (c *Conn) newStream(id uint32, kind protocol.FrameType, requester bool) *stream {
-	return &stream{c: c, id: id, kind: kind, requester: requester,
-		outWake: make(chan struct{}, 1), inWake: make(chan struct{}, 1)}
+	return &stream{c: c, id: id, kind: kind, requester: requester}
 }
 
 func kindName(t protocol.FrameType) string {
@@ -103,14 +103,29 @@ func (s *stream) statsLocked() StreamStats {
 	return st
 }
 
+// wakeOut and wakeIn are called under mu; a waiter makes its channel under mu
+// before it lets go, so no wake-up is lost.
 func (s *stream) wakeOut() {
+	if s.outWake == nil {
+		return
+	}
 	select {
 	case s.outWake <- struct{}{}:
 	default:
 	}
 }
 
+func (s *stream) outWaitChanLocked() chan struct{} {
+	if s.outWake == nil {
+		s.outWake = make(chan struct{}, 1)
+	}
+	return s.outWake
+}
+
 func (s *stream) wakeIn() {
+	if s.inWake == nil {
+		return
+	}
 	select {
 	case s.inWake <- struct{}{}:
 	default:
@@ -124,12 +139,17 @@ func (s *stream) outLen() int { return len(s.out) - s.outOff }
 // makeRoomLocked moves the unsent frames to the front of s.out when an append
 // of about n bytes would otherwise grow the buffer: a producer that keeps the
 // queue from ever emptying must not make every append reallocate and copy it.
+// It then grows the buffer once to fit, instead of append doubling it in steps.
 func (s *stream) makeRoomLocked(n int) {
-	if s.outOff == 0 || cap(s.out)-len(s.out) >= n+64 {
+	n += 64 + 16*(n/s.c.cfg.MTU) // frame headers and length prefixes
+	if cap(s.out)-len(s.out) >= n {
 		return
 	}
-	k := copy(s.out, s.out[s.outOff:])
-	s.out, s.outOff = s.out[:k], 0
+	if s.outOff > 0 {
+		k := copy(s.out, s.out[s.outOff:])
+		s.out, s.outOff = s.out[:k], 0
+	}
+	s.out = slices.Grow(s.out, n)
 }
 
 // popFrameLocked removes the next frame; the slice is valid until the next
@@ -240,8 +260,8 @@ func (s *stream) endInLocked(err error) {
 func (s *stream) failLocked(err error) {
 	s.endOutLocked(err)
 	s.endInLocked(err)
-	if s.cancel != nil {
-		s.cancel(err)
+	if s.hctx.parent != nil {
+		s.hctx.cancel()
 	}
 	if s.stopLink != nil {
 		s.stopLink()
@@ -331,9 +351,10 @@ func (s *stream) send(ctx context.Context, p sluice.Payload, doSend bool) error 
 			s.budgetWaiting = true
 			c.budgetWait = append(c.budgetWait, s)
 		}
+		wake := s.outWaitChanLocked()
 		c.mu.Unlock()
 		select {
-		case <-s.outWake:
+		case <-wake:
 		case <-ctx.Done():
 			c.mu.Lock()
 			s.sendWaiting = false
@@ -392,9 +413,13 @@ func (s *stream) Recv(ctx context.Context) (sluice.Payload, error) {
 			c.mu.Unlock()
 			return sluice.Payload{}, err
 		}
+		if s.inWake == nil {
+			s.inWake = make(chan struct{}, 1)
+		}
+		wake := s.inWake
 		c.mu.Unlock()
 		select {
-		case <-s.inWake:
+		case <-wake:
 		case <-ctx.Done():
 			return sluice.Payload{}, ctx.Err()
 		}
@@ -646,7 +671,7 @@ func (c *Conn) startResponder(s *stream, f *protocol.Frame, p sluice.Payload) {
 		c.callInline(func() { h.FireAndForget(c.ctx, p) })
 		return
 	}
-	s.ctx, s.cancel = context.WithCancelCause(c.ctx)
+	s.hctx.parent = c.ctx
 	c.mu.Unlock()
 	c.dispatchHandler(task{s, p})
 }
@@ -708,15 +733,16 @@ func (c *Conn) runHandler(s *stream, p sluice.Payload) {
 			c.mu.Unlock()
 			c.notifyWriter()
 		}
-		s.cancel(context.Canceled)
+		s.hctx.cancel()
 	}()
 	switch s.kind {
 	case protocol.TypeRequestResponse:
 		var resp sluice.Payload
-		resp, err = h.RequestResponse(s.ctx, p)
+		resp, err = h.RequestResponse(&s.hctx, p)
 		c.mu.Lock()
 		if s.outOpen {
 			if err == nil {
+				s.makeRoomLocked(resp.Size())
 				before := len(s.out)
 				var n int
 				s.out, n = fragment.Append(s.out, c.cfg.MTU, protocol.TypePayload, s.id,
@@ -737,9 +763,9 @@ func (c *Conn) runHandler(s *stream, p sluice.Payload) {
 		c.notifyWriter()
 		return
 	case protocol.TypeRequestStream:
-		err = h.RequestStream(s.ctx, p, s)
+		err = h.RequestStream(&s.hctx, p, s)
 	case protocol.TypeRequestChannel:
-		err = h.RequestChannel(s.ctx, p, s, s)
+		err = h.RequestChannel(&s.hctx, p, s, s)
 	}
 	c.mu.Lock()
 	if s.outOpen {
@@ -879,6 +905,9 @@ func (c *Conn) payload(f *protocol.Frame) {
 			p = sluice.Payload{Metadata: md, Data: data}
 		} else {
 			p = c.arena.own(md, data)
+		}
+		if s.inq == nil {
+			s.inq = s.inBuf[:0]
 		}
 		s.inq = append(s.inq, p)
 		s.recvd++
