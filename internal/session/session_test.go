@@ -636,3 +636,31 @@ func TestChannelResponderStopsOnlyTheInboundHalf(t *testing.T) {
 		}
 	})
 }
+
+// A REQUEST_CHANNEL with C set has no inbound half: the handler's Recv ends at
+// once with io.EOF (found by FuzzServerInput: it used to return an empty
+// element and no error, forever).
+func TestChannelRequestAlreadyComplete(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		got := make(chan error, 1)
+		h := &sluice.Handlers{RequestChannel: func(ctx context.Context, p sluice.Payload, in sluice.Stream, out sluice.Sink) error {
+			_, err := in.Recv(ctx)
+			got <- err
+			return out.Send(ctx, p)
+		}}
+		a, b := pipe.New(pipe.Options{})
+		go session.Accept(context.Background(), b, session.Config{Handlers: h}, nil)
+		a.WriteFrame(protocol.AppendSetup(nil, 1000, 5000, nil, false, "a", "b", nil, nil))
+		a.WriteFrame(protocol.AppendRequestWithN(nil, protocol.TypeRequestChannel, 1, protocol.FlagComplete, 5, nil, []byte("only")))
+		a.Flush()
+		if err := <-got; err != io.EOF {
+			t.Fatalf("Recv on a channel whose requester completed at once: %v", err)
+		}
+		f, _ := a.ReadFrame()
+		if fr, _ := protocol.Decode(f); fr.Type != protocol.TypePayload || string(fr.Data) != "only" {
+			t.Fatalf("got %v", fr.String())
+		}
+		a.Close()
+		synctest.Wait()
+	})
+}

@@ -411,6 +411,9 @@ func (s *stream) Recv(ctx context.Context) (sluice.Payload, error) {
 		if !s.inOpen {
 			err := s.inErr
 			c.mu.Unlock()
+			if err == nil {
+				err = io.EOF // the inbound half never opened (REQUEST_CHANNEL with C)
+			}
 			return sluice.Payload{}, err
 		}
 		if s.inWake == nil {
