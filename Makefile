@@ -35,5 +35,11 @@ build:
 bench:
 	cd interop && $(GO) run ./cmd/compare
 
+# Every fuzz target for FUZZTIME each (seeded with the golden vectors).
+FUZZTIME ?= 20s
+FUZZ_TARGETS = ./protocol:FuzzDecode ./protocol/metadata:FuzzComposite ./protocol/metadata:FuzzRoutes \
+	./protocol/metadata:FuzzAuth ./protocol/metadata:FuzzMIMETypes ./internal/fragment:FuzzAdd \
+	./internal/fragment:FuzzRoundTrip ./transport/tcp:FuzzReadFrame ./internal/session:FuzzServerInput
 fuzz:
-	$(GO) test ./protocol -run '^$$' -fuzz FuzzDecode -fuzztime 30s
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn"; $(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) || exit 1; done
