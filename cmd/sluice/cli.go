@@ -506,7 +506,6 @@ func (r *cliRun) client(ctx context.Context) int {
 		fmt.Fprintf(r.stderr, "sluice: %s\n", oneLine(err.Error()))
 		return 1
 	}
-	dc := &drainConn{Conn: t}
 	opts := []client.Option{
 		client.WithDataMIME(r.dMIME),
 		client.WithMetadataMIME(r.md.mime),
@@ -522,7 +521,7 @@ func (r *cliRun) client(ctx context.Context) int {
 	if r.o.debug {
 		opts = append(opts, client.WithFrameHook(newFrameLogger(r.stderr, r.md.mime).hook))
 	}
-	c, err := client.New(dc, opts...)
+	c, err := client.New(t, opts...)
 	if err != nil {
 		t.Close()
 		fmt.Fprintf(r.stderr, "sluice: cannot connect to %s: %s\n", u.Redacted(), describeNetErr(ctx, err))
@@ -539,7 +538,7 @@ func (r *cliRun) client(ctx context.Context) int {
 	for i := int64(0); i < r.o.ops && err == nil; i++ {
 		err = r.once(ctx)
 	}
-	closeGracefully(c, dc, time.Second)
+	c.Close() // flushes what is still queued (a fire-and-forget, the CANCEL after -r N)
 	if perr := r.out.close(); perr != nil && err == nil {
 		err = errOutput{perr}
 	}

@@ -12,12 +12,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/client"
 	"github.com/sluicehq/sluice/transport"
 	"github.com/sluicehq/sluice/transport/tcp"
 	"github.com/sluicehq/sluice/transport/websocket"
@@ -120,70 +117,6 @@ func oneLine(s string) string {
 
 // errTimeout is the cause of the --timeout context.
 var errTimeout = errors.New("timeout")
-
-// drainConn wraps the transport so the CLI can close the connection without
-// losing frames that were queued just before (a FIRE_AND_FORGET, a
-// METADATA_PUSH, the CANCEL after -r N): client.Close closes the transport at
-// once, so once drain is set, the first Close only arms a timer, and the
-// transport really closes on the next Close, which the engine's writer makes
-// after it has written every queued control frame, or after a grace period.
-type drainConn struct {
-	transport.Conn
-	mu       sync.Mutex
-	draining bool
-	armed    bool
-	closed   bool
-	timer    *time.Timer
-}
-
-const drainGrace = 2 * time.Second
-
-func (d *drainConn) drain() {
-	d.mu.Lock()
-	d.draining = true
-	d.mu.Unlock()
-}
-
-func (d *drainConn) Close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
-	}
-	if d.draining && !d.armed {
-		d.armed = true
-		d.timer = time.AfterFunc(drainGrace, func() { d.Close() })
-		d.mu.Unlock()
-		return nil
-	}
-	d.closed = true
-	if d.timer != nil {
-		d.timer.Stop()
-	}
-	d.mu.Unlock()
-	return d.Conn.Close()
-}
-
-// closeGracefully waits until every data frame queued on c has reached the
-// socket (fire-and-forget requests ride with the data frames), then closes c
-// so that queued control frames still leave.
-func closeGracefully(c *client.Client, d *drainConn, wait time.Duration) {
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		select {
-		case <-c.Done():
-			c.Close()
-			return
-		default:
-		}
-		if c.Stats().QueuedBytes == 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	d.drain()
-	c.Close()
-}
 
 // describeErr is the one line printed for a failure after connecting.
 func describeErr(err error) string {
