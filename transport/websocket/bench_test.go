@@ -39,35 +39,47 @@ func writeBatches(b *testing.B, w *Conn, n int, frame []byte) {
 
 // BenchmarkServerWrite64: one op = one 64-byte frame written by the server in
 // batches of 64 with one Flush each; the peer discards raw bytes.
-func BenchmarkServerWrite64(b *testing.B) {
+func BenchmarkServerWrite64(b *testing.B) { benchWrite(b, false, 64) }
+
+// BenchmarkServerWrite1K: as above with 1 KiB frames.
+func BenchmarkServerWrite1K(b *testing.B) { benchWrite(b, false, 1024) }
+
+// BenchmarkClientWrite64: as above from the client (masked messages, framed
+// by WriteFrame itself).
+func BenchmarkClientWrite64(b *testing.B) { benchWrite(b, true, 64) }
+
+// BenchmarkClientWrite1K: as above with 1 KiB frames.
+func BenchmarkClientWrite1K(b *testing.B) { benchWrite(b, true, 1024) }
+
+func benchWrite(b *testing.B, client bool, size int) {
 	srv, cli, _, _ := pair(b, serverConfig{}, DialOptions{})
-	done := discard(cli)
-	frame := frameOf(64, 1)
-	writeBatches(b, srv, benchBatch*4, frame) // warm the batch pool
+	w, peer := srv, cli
+	if client {
+		w, peer = cli, srv
+	}
+	done := discard(peer)
+	frame := frameOf(size, 1)
+	writeBatches(b, w, benchBatch*4, frame) // warm the batch pool
 	b.ReportAllocs()
-	b.SetBytes(64)
+	b.SetBytes(int64(size))
 	b.ResetTimer()
-	writeBatches(b, srv, b.N, frame)
+	writeBatches(b, w, b.N, frame)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
-	srv.Close()
+	w.Close()
 	<-done
 }
 
-// BenchmarkClientWrite64: as above from the client (masked messages).
-func BenchmarkClientWrite64(b *testing.B) {
-	srv, cli, _, _ := pair(b, serverConfig{}, DialOptions{})
-	done := discard(srv)
-	frame := frameOf(64, 1)
-	writeBatches(b, cli, benchBatch*4, frame)
-	b.ReportAllocs()
-	b.SetBytes(64)
-	b.ResetTimer()
-	writeBatches(b, cli, b.N, frame)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
-	cli.Close()
-	<-done
+// BenchmarkMaskCopy1K: framing one 1 KiB message (header, key, masked copy)
+// without the cork.
+func BenchmarkMaskCopy1K(b *testing.B) {
+	p := frameOf(1024, 1)
+	dst := make([]byte, maskedHeaderLen(len(p))+len(p))
+	keys := newMaskKeys()
+	b.SetBytes(1024)
+	for b.Loop() {
+		putMaskedMessage(dst, p, keys.next())
+	}
 }
 
 // BenchmarkStream64: one op = one 64-byte frame from server WriteFrame to

@@ -27,8 +27,9 @@ type DialOptions struct {
 	// means 4096.
 	ReadBufferSize int
 
-	// WriteBufferSize is the buffer one outgoing message is framed and masked
-	// in; 0 means 4096. Larger messages go out as several WebSocket frames.
+	// WriteBufferSize is not used: the client frames and masks each message
+	// straight into the connection's batch buffer, as a single WebSocket
+	// frame whatever its size. It is kept so that existing options compile.
 	WriteBufferSize int
 
 	// MaxFrameSize is the largest message ReadFrame accepts; 0 means
@@ -83,7 +84,10 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Conn, *http.Re
 		},
 		TLSClientConfig: opts.TLSConfig,
 		ReadBufferSize:  opts.ReadBufferSize,
-		WriteBufferSize: opts.WriteBufferSize,
+		// gorilla writes no data message on the client (WriteFrame frames
+		// them), so it needs no write buffer: this pool is never asked, and
+		// saves the 4 KiB gorilla would allocate per connection.
+		WriteBufferPool: noWriteBuffers{},
 	}
 	ws, resp, err := d.DialContext(ctx, u.String(), opts.Header)
 	cancelled := !stop()
@@ -102,5 +106,23 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Conn, *http.Re
 		}
 		return nil, resp, err
 	}
-	return newConn(ws, cork, opts.MaxFrameSize), resp, nil
+	c := newConn(ws, cork, opts.MaxFrameSize)
+	c.cw = &clientWriter{keys: newMaskKeys()}
+	if nc := ws.NetConn(); nc != net.Conn(cork) {
+		c.cw.tls = nc // wss: the cork is under TLS
+	}
+	// gorilla's default close handler, with data stopped first: a WriteFrame
+	// racing with the reply must not put a data message after it.
+	ws.SetCloseHandler(func(code int, _ string) error {
+		c.closeData()
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(closeGrace))
+		return nil
+	})
+	return c, resp, nil
 }
+
+// noWriteBuffers is a websocket.BufferPool with nothing in it (see Dial).
+type noWriteBuffers struct{}
+
+func (noWriteBuffers) Get() any { return nil }
+func (noWriteBuffers) Put(any)  {}

@@ -6,6 +6,11 @@
 // system call at Flush. gorilla/websocket writes each message with its own
 // net.Conn Write, so the adapter gives gorilla a "cork" connection that
 // buffers those writes between the writer's first WriteFrame and its Flush.
+// On the server, gorilla frames the data messages (unmasked, without
+// allocating); on the client, WriteFrame frames and masks them itself,
+// straight into the cork's buffer (frame.go), because gorilla's client path
+// allocates per message. gorilla still does all the reading, and the control
+// frames (pong, close) on both sides.
 //
 // Handler serves the accept side as an http.Handler (with the origin policy of
 // sluice serve); Dial opens the client side.
@@ -46,9 +51,26 @@ type Conn struct {
 
 	// Writer goroutine.
 	inBatch bool
+	cw      *clientWriter // client side only; nil on the server
 
 	closeOnce sync.Once
 }
+
+// clientWriter is the client's own framing of data messages (see frame.go).
+type clientWriter struct {
+	keys *maskKeys
+
+	// For wss the cork sits under TLS, so a message cannot go into its buffer
+	// as plaintext: it is framed in scratch and written through the TLS
+	// connection with one Write (a TLS record, which the cork queues). mu
+	// orders those Writes against closeData, as the cork's mutex does for ws.
+	tls     net.Conn
+	mu      sync.Mutex
+	closed  bool
+	scratch []byte
+}
+
+const maxRetainedWrite = 64 << 10 // a larger wss scratch buffer is dropped after use
 
 const (
 	minReadBuf      = 512
@@ -145,6 +167,12 @@ func (c *Conn) WriteFrame(frame []byte) error {
 		c.cork.setCorked()
 		c.inBatch = true
 	}
+	if c.cw != nil {
+		if c.cw.tls == nil {
+			return c.cork.appendMasked(frame, c.cw.keys.next())
+		}
+		return c.writeTLS(frame)
+	}
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
 		if e := c.cork.stickyErr(); e != nil {
 			return e // not gorilla's copy, which hides the timeout from errors.Is
@@ -152,6 +180,50 @@ func (c *Conn) WriteFrame(frame []byte) error {
 		return err
 	}
 	return nil
+}
+
+// writeTLS writes one masked message through the TLS connection (wss client).
+func (c *Conn) writeTLS(frame []byte) error {
+	w := c.cw
+	n := maskedHeaderLen(len(frame)) + len(frame)
+	if cap(w.scratch) < n {
+		w.scratch = make([]byte, n)
+	}
+	b := w.scratch[:n]
+	putMaskedMessage(b, frame, w.keys.next())
+	var err error
+	w.mu.Lock()
+	if w.closed {
+		err = websocket.ErrCloseSent
+	} else {
+		_, err = w.tls.Write(b)
+	}
+	w.mu.Unlock()
+	if cap(w.scratch) > maxRetainedWrite {
+		w.scratch = nil
+	}
+	if err != nil {
+		if e := c.cork.stickyErr(); e != nil {
+			return e
+		}
+		return err
+	}
+	return nil
+}
+
+// closeData stops the client's data messages before a close frame is
+// written: later WriteFrame calls return websocket.ErrCloseSent, as gorilla's
+// own write path does, and none lands after the close frame on the wire.
+func (c *Conn) closeData() {
+	switch {
+	case c.cw == nil: // server: gorilla's write path refuses data itself
+	case c.cw.tls == nil:
+		c.cork.closeData()
+	default:
+		c.cw.mu.Lock()
+		c.cw.closed = true
+		c.cw.mu.Unlock()
+	}
 }
 
 // Flush writes every message queued since the last Flush in one Write on the
@@ -194,6 +266,7 @@ func (c *Conn) CloseWithCode(code int, text string) error {
 	c.cork.limitEngineDeadline(dl)
 	c.cork.setCorked()
 	c.inBatch = true
+	c.closeData()
 	err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, truncateUTF8(text, 123)), dl)
 	if err == websocket.ErrCloseSent {
 		err = nil // gorilla already answered the peer's close frame

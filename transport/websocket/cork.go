@@ -2,8 +2,11 @@ package websocket
 
 import (
 	"net"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // corkConn is the net.Conn gorilla/websocket (and crypto/tls, for wss) writes
@@ -13,6 +16,10 @@ import (
 // While the engine's writer is in a batch (from its first WriteFrame to its
 // Flush) the cork is "corked": Write appends to a buffer and returns at once.
 // flush hands the whole buffer to the real connection in one Write.
+//
+// The client's data messages do not come through Write: WriteFrame frames
+// them straight into the buffer with appendMasked, under the same mutex, so
+// they take their place in the same order.
 //
 // Outside a batch, a Write (a pong or close frame gorilla sends from the
 // reader goroutine, or the handshake) goes straight to the real connection.
@@ -35,6 +42,7 @@ type corkConn struct {
 	buf       *wbuf     // queued bytes; nil when nothing is queued (idle connections hold no buffer)
 	corked    bool      // the engine's writer is in a batch
 	busy      bool      // one goroutine is writing to Conn with mu released
+	dataDone  bool      // a close frame is on its way: appendMasked refuses data
 	err       error     // sticky: after a failed write every later one fails
 	engineDL  time.Time // from Conn.SetWriteDeadline; bounds flush
 	gorillaDL time.Time // from SetWriteDeadline/SetDeadline; bounds direct writes
@@ -83,6 +91,47 @@ func (k *corkConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// appendMasked queues one masked binary message carrying payload (the
+// client's WriteFrame on ws://; see putMaskedMessage), framing it straight
+// into the batch buffer. The caller has called setCorked. The message is
+// queued whole under mu, so a control frame gorilla writes from another
+// goroutine lands before or after it, never inside. After closeData it
+// returns websocket.ErrCloseSent and queues nothing.
+func (k *corkConn) appendMasked(payload []byte, key uint32) error {
+	n := maskedHeaderLen(len(payload)) + len(payload)
+	k.mu.Lock()
+	if k.err != nil || k.dataDone {
+		err := k.err
+		if err == nil {
+			err = websocket.ErrCloseSent
+		}
+		k.mu.Unlock()
+		return err
+	}
+	if k.buf == nil {
+		k.buf = getBuf()
+	}
+	b := k.buf.b
+	off := len(b)
+	if cap(b)-off < n {
+		b = slices.Grow(b, n)
+	}
+	b = b[:off+n]
+	putMaskedMessage(b[off:], payload, key)
+	k.buf.b = b
+	k.mu.Unlock()
+	return nil
+}
+
+// closeData makes later appendMasked calls fail: called before a close frame
+// is written, so that no data message follows it on the wire (RFC 6455
+// section 5.5.1). Messages already queued stay ahead of the close frame.
+func (k *corkConn) closeData() {
+	k.mu.Lock()
+	k.dataDone = true
+	k.mu.Unlock()
 }
 
 // setCorked starts a batch: Writes append until flush.
