@@ -1093,7 +1093,11 @@ function classicWebSocket(Ctor, highWater = DEFAULT_HIGH_WATER) {
       return;
     }
     const ws = new Ctor(url);
-    ws.binaryType = "arraybuffer";
+    try {
+      ws.binaryType = "nodebuffer";
+    } catch {
+    }
+    if (ws.binaryType !== "nodebuffer") ws.binaryType = "arraybuffer";
     let opened = false;
     let ended = false;
     let lastError;

@@ -27,7 +27,11 @@ export function classicWebSocket(Ctor: WebSocketConstructor, highWater = DEFAULT
   return (url, sink, signal) => new Promise<Transport>((resolve, reject) => {
     if (signal?.aborted) { reject(signal.reason); return; }
     const ws = new Ctor(url);
-    ws.binaryType = 'arraybuffer';
+    // Node's `ws` can hand over its own buffers ('nodebuffer', Uint8Array views)
+    // instead of copying each message into a new ArrayBuffer; browsers ignore
+    // that value, so they get 'arraybuffer'.
+    try { ws.binaryType = 'nodebuffer'; } catch { /* not supported */ }
+    if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer';
     let opened = false;
     let ended = false;
     let lastError: Error | undefined;
