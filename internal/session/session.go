@@ -346,10 +346,14 @@ func ownPayload(md, data []byte) sluice.Payload {
 // from shared chunks (one allocation per many elements); each slice is capped,
 // so an application that appends to one cannot touch its neighbours. A chunk
 // lives as long as any payload carved from it. Only the reader uses it.
-type arena struct{ chunk []byte }
+type arena struct {
+	chunk []byte
+	next  int // size of the next chunk: grows with use, so an idle connection holds little
+}
 
 const (
-	arenaChunk = 16 << 10
+	arenaFirst = 1 << 10
+	arenaChunk = 64 << 10
 	arenaMax   = 1 << 10 // larger payloads get their own allocation
 )
 
@@ -358,7 +362,8 @@ func (a *arena) alloc(n int) []byte {
 		return make([]byte, n)
 	}
 	if cap(a.chunk)-len(a.chunk) < n {
-		a.chunk = make([]byte, 0, arenaChunk)
+		a.next = min(max(a.next*2, arenaFirst), arenaChunk)
+		a.chunk = make([]byte, 0, a.next)
 	}
 	at := len(a.chunk)
 	a.chunk = a.chunk[:at+n]
