@@ -13,4 +13,3 @@ var Bundle []byte
 //
 //go:embed dist/sluice.min.js
 var BundleMin []byte
-
