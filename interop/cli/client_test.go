@@ -109,14 +109,14 @@ func TestStreamIsTheDefault(t *testing.T) {
 	t.Parallel()
 	transports(t, func(t *testing.T, p *peer) {
 		wantOutput(t, sluice(t, "", "-i", "100", "--route", "count", p.URL), countLines(0, 100)...)
-		pr := p.probe(t)
-		if sig := pr.wait(t); sig != "COMPLETE" {
+		pr := p.Probe(t)
+		if sig := pr.Wait(t); sig != "COMPLETE" {
 			t.Errorf("rsocket-go's stream ended with %s", sig)
 		}
 		if d := pr.Requests(); len(d) == 0 || d[0] != 256 {
 			t.Errorf("rsocket-go's handler received the demand %v, want 256 first (the CLI's window)", d)
 		}
-		if n := pr.produced.Load(); n != 100 {
+		if n := pr.Produced.Load(); n != 100 {
 			t.Errorf("rsocket-go produced %d, want 100", n)
 		}
 	})
@@ -133,11 +133,11 @@ func TestRequestN(t *testing.T) {
 		if r.stderr != "" {
 			t.Errorf("stderr %q, want nothing", r.stderr)
 		}
-		pr := p.probe(t)
-		if sig := pr.wait(t); sig != "CANCEL" {
+		pr := p.Probe(t)
+		if sig := pr.Wait(t); sig != "CANCEL" {
 			t.Errorf("rsocket-go's stream ended with %s, want CANCEL", sig)
 		}
-		if d, n := pr.Requests(), pr.produced.Load(); fmt.Sprint(d) != "[5]" || n != 5 {
+		if d, n := pr.Requests(), pr.Produced.Load(); fmt.Sprint(d) != "[5]" || n != 5 {
 			t.Errorf("rsocket-go's handler received the demand %v and produced %d, want [5] and 5", d, n)
 		}
 
@@ -146,28 +146,28 @@ func TestRequestN(t *testing.T) {
 		// first stream has ended, cancelled, before rsocket-go runs the
 		// handler of the second, which the CLI requests after its CANCEL.
 		wantOutput(t, sluice(t, "", "-i", "1000", "--route", "count", "-r", "2", "--ops", "2", p.URL), "0", "1", "0", "1")
-		first, second := p.probe(t), p.probe(t)
+		first, second := p.Probe(t), p.Probe(t)
 		for _, pr := range []*probe{first, second} {
-			if sig := pr.wait(t); sig != "CANCEL" || fmt.Sprint(pr.Requests()) != "[2]" || pr.produced.Load() != 2 {
-				t.Errorf("rsocket-go: %s, demand %v, produced %d; want CANCEL, [2], 2", sig, pr.Requests(), pr.produced.Load())
+			if sig := pr.Wait(t); sig != "CANCEL" || fmt.Sprint(pr.Requests()) != "[2]" || pr.Produced.Load() != 2 {
+				t.Errorf("rsocket-go: %s, demand %v, produced %d; want CANCEL, [2], 2", sig, pr.Requests(), pr.Produced.Load())
 			}
 		}
-		if first.end > second.started {
+		if first.End() > second.Started() {
 			t.Errorf("rsocket-go's first stream ended only after the second started: the CANCEL did not cross before the next request")
 		}
 
 		// Unbounded count (no input: one empty element), -r 7 in the
 		// --requestn=7 spelling.
 		wantOutput(t, sluice(t, "", "--route", "count", "--requestn=7", p.URL), countLines(0, 7)...)
-		pr = p.probe(t)
-		if sig := pr.wait(t); sig != "CANCEL" || fmt.Sprint(pr.Requests()) != "[7]" || pr.produced.Load() != 7 {
-			t.Errorf("rsocket-go: %s, demand %v, produced %d; want CANCEL, [7], 7", sig, pr.Requests(), pr.produced.Load())
+		pr = p.Probe(t)
+		if sig := pr.Wait(t); sig != "CANCEL" || fmt.Sprint(pr.Requests()) != "[7]" || pr.Produced.Load() != 7 {
+			t.Errorf("rsocket-go: %s, demand %v, produced %d; want CANCEL, [7], 7", sig, pr.Requests(), pr.Produced.Load())
 		}
 
 		// Fewer elements than asked: the stream completes, no CANCEL needed.
 		wantOutput(t, sluice(t, "", "-i", "3", "--route", "count", "-r", "10", p.URL), "0", "1", "2")
-		pr = p.probe(t)
-		if sig := pr.wait(t); sig != "COMPLETE" || fmt.Sprint(pr.Requests()) != "[10]" {
+		pr = p.Probe(t)
+		if sig := pr.Wait(t); sig != "COMPLETE" || fmt.Sprint(pr.Requests()) != "[10]" {
 			t.Errorf("rsocket-go: %s, demand %v; want COMPLETE, [10]", sig, pr.Requests())
 		}
 	})
@@ -184,8 +184,8 @@ func TestBatch(t *testing.T) {
 			t.Fatalf("exit %d, stdout %q", r.code, r.stdout)
 		}
 		fs := debugFrames(t, r.stderr)
-		pr := p.probe(t)
-		if sig := pr.wait(t); sig != "COMPLETE" {
+		pr := p.Probe(t)
+		if sig := pr.Wait(t); sig != "COMPLETE" {
 			t.Errorf("rsocket-go's stream ended with %s", sig)
 		}
 		if d, w := pr.Requests(), grants(fs, 1); fmt.Sprint(d) != "[3 3 3 3]" || fmt.Sprint(w) != "[3 3 3 3]" {
@@ -196,11 +196,11 @@ func TestBatch(t *testing.T) {
 		}
 
 		wantOutput(t, sluice(t, "", "-i", "100", "--route", "count", "--batch", "3", "-r", "7", p.URL), countLines(0, 7)...)
-		pr = p.probe(t)
-		if sig := pr.wait(t); sig != "CANCEL" {
+		pr = p.Probe(t)
+		if sig := pr.Wait(t); sig != "CANCEL" {
 			t.Errorf("rsocket-go's stream ended with %s, want CANCEL", sig)
 		}
-		if d, n := pr.Requests(), pr.produced.Load(); fmt.Sprint(d) != "[3 3 1]" || n != 7 {
+		if d, n := pr.Requests(), pr.Produced.Load(); fmt.Sprint(d) != "[3 3 1]" || n != 7 {
 			t.Errorf("rsocket-go's handler received %v and produced %d, want [3 3 1] and 7", d, n)
 		}
 	})
@@ -250,7 +250,7 @@ func TestDebug(t *testing.T) {
 	if cancelAt < lastPayload {
 		t.Fatalf("no CANCEL after the 5th element:\n%s", r.stderr)
 	}
-	if sig := p.probe(t).wait(t); sig != "CANCEL" {
+	if sig := p.Probe(t).Wait(t); sig != "CANCEL" {
 		t.Errorf("rsocket-go's stream ended with %s, want CANCEL", sig)
 	}
 }
@@ -272,8 +272,8 @@ func TestChannel(t *testing.T) {
 	transports(t, func(t *testing.T, p *peer) {
 		t.Run("stdin", func(t *testing.T) {
 			wantOutput(t, sluice(t, "a\nb\r\n\nc\n", "--channel", "-i", "-", "--route", "channel.echo", p.URL), "a", "b", "", "c")
-			pr := p.probe(t)
-			if sig := pr.wait(t); sig != "COMPLETE" || pr.Route() != "channel.echo" || fmt.Sprintf("%q", pr.Elements()) != `["a" "b" "" "c"]` {
+			pr := p.Probe(t)
+			if sig := pr.Wait(t); sig != "COMPLETE" || pr.Route() != "channel.echo" || fmt.Sprintf("%q", pr.Elements()) != `["a" "b" "" "c"]` {
 				t.Errorf("rsocket-go: %s, route %q, elements %q", sig, pr.Route(), pr.Elements())
 			}
 		})
@@ -281,8 +281,8 @@ func TestChannel(t *testing.T) {
 			// 301 elements: more than the CLI's window of 256.
 			want := append(append([]string{}, fileLines...), "from-stdin")
 			wantOutput(t, sluice(t, "from-stdin\n", "--channel", "-i", "@"+file, "-i", "-", "--route", "channel.echo", p.URL), want...)
-			pr := p.probe(t)
-			if sig := pr.wait(t); sig != "COMPLETE" || pr.Route() != "channel.echo" || fmt.Sprint(pr.Elements()) != fmt.Sprint(want) {
+			pr := p.Probe(t)
+			if sig := pr.Wait(t); sig != "COMPLETE" || pr.Route() != "channel.echo" || fmt.Sprint(pr.Elements()) != fmt.Sprint(want) {
 				t.Errorf("rsocket-go: %s, route %q, %d elements", sig, pr.Route(), len(pr.Elements()))
 			}
 			d := pr.Requests()
@@ -300,10 +300,10 @@ func TestChannel(t *testing.T) {
 			// and y. The CLI prints 2, cancels unless the stream has ended, and
 			// exits 0.
 			wantOutput(t, sluice(t, "", "--channel", "-i", "x", "-i", "y", "-i", "z", "-r", "2", "--route", "channel.echo", p.URL), "x", "y")
-			pr := p.probe(t)
-			sig := pr.wait(t)
-			if fmt.Sprint(pr.Requests()) != "[2]" || pr.produced.Load() != 2 {
-				t.Errorf("rsocket-go's echo received the demand %v and echoed %d, want [2] and 2", pr.Requests(), pr.produced.Load())
+			pr := p.Probe(t)
+			sig := pr.Wait(t)
+			if fmt.Sprint(pr.Requests()) != "[2]" || pr.Produced.Load() != 2 {
+				t.Errorf("rsocket-go's echo received the demand %v and echoed %d, want [2] and 2", pr.Requests(), pr.Produced.Load())
 			}
 			// Observed: rsocket-go's channel responder lets the requester's
 			// COMPLETE overtake z, which its echo had no demand for: it sends
@@ -419,7 +419,7 @@ func TestErrors(t *testing.T) {
 			`sluice: error INVALID (0x00000204): count: bad N "many"`)
 		wantFailure(t, sluice(t, "", "--channel", "-i", "boom", "-i", "more", "--route", "channel.fail", p.URL), 1,
 			"sluice: error APPLICATION_ERROR (0x00000201): channel failed: boom")
-		if sig := p.probe(t).wait(t); sig != "ERROR" {
+		if sig := p.Probe(t).Wait(t); sig != "ERROR" {
 			t.Errorf("rsocket-go's channel ended with %s", sig)
 		}
 		wantFailure(t, sluice(t, "", "--request", "--route", "never", "--timeout", "300ms", p.URL), 1,
@@ -447,7 +447,7 @@ func TestUsageErrors(t *testing.T) {
 		wantFailure(t, sluice(t, "", c.args...), 2, c.msg)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := p.conns.Load(); n != 0 {
+	if n := p.Conns.Load(); n != 0 {
 		t.Errorf("rsocket-go accepted %d connections from usage errors", n)
 	}
 }
@@ -494,7 +494,7 @@ func TestExitsPromptly(t *testing.T) {
 	case <-time.After(wait):
 		t.Error("rsocket-go received no fnf")
 	}
-	if sig := p.probe(t).wait(t); sig != "CANCEL" {
+	if sig := p.Probe(t).Wait(t); sig != "CANCEL" {
 		t.Errorf("rsocket-go's stream ended with %s, want CANCEL", sig)
 	}
 }

@@ -266,7 +266,7 @@ func TestRequestStream(t *testing.T) {
 	if pokes > 0 {
 		t.Logf("rsocket-go stalled %d times (lost wakeup in its sink); a REQUEST_N(1) restarted it", pokes)
 	}
-	p := f.peer.probe(t)
+	p := f.peer.Probe(t)
 	req := f.request(protocol.TypeRequestStream, 0)
 	l := f.ledger(req.StreamID)
 	// The default policy is a prefetch window of 64: what the handler was asked
@@ -335,12 +335,12 @@ func TestRequestChannel(t *testing.T) {
 			if _, err := ch.Recv(ctx); err != io.EOF {
 				t.Fatalf("after the echoes: %v, want io.EOF", err)
 			}
-			p := f.peer.probe(t)
-			<-p.ended
+			p := f.peer.Probe(t)
+			<-p.Ended()
 			req := f.request(protocol.TypeRequestChannel, 0)
 			l := f.ledger(req.StreamID)
-			if p.route != "channel.echo" || p.produced.Load() != int64(n) {
-				t.Errorf("rsocket-go saw route %q and echoed %d", p.route, p.produced.Load())
+			if p.Route() != "channel.echo" || p.Produced.Load() != int64(n) {
+				t.Errorf("rsocket-go saw route %q and echoed %d", p.Route(), p.Produced.Load())
 			}
 			if l.ReqSent != int64(n) || l.ReqSent > l.ReqGranted || l.RespSent != int64(n) {
 				t.Errorf("ledger: %+v", l)
@@ -377,9 +377,9 @@ func TestChannelCancel(t *testing.T) {
 		t.Fatalf("echo: %v", got)
 	}
 	ch.Cancel()
-	p := f.peer.probe(t)
+	p := f.peer.Probe(t)
 	select {
-	case <-p.ended:
+	case <-p.Ended():
 	case <-time.After(wait):
 		t.Fatalf("rsocket-go's channel did not end; frames:\n%s", f.tap.Dump())
 	}
@@ -450,9 +450,9 @@ func TestCancelNever(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("never: %v", err)
 	}
-	p := f.peer.probe(t)
+	p := f.peer.Probe(t)
 	select {
-	case <-p.ended:
+	case <-p.Ended():
 	case <-time.After(wait):
 		t.Fatalf("rsocket-go's handler was not cancelled; frames:\n%s", f.tap.Dump())
 	}
@@ -495,9 +495,9 @@ func TestCancelStreamAfterK(t *testing.T) {
 			break // cancels
 		}
 	}
-	p := f.peer.probe(t)
+	p := f.peer.Probe(t)
 	select {
-	case <-p.ended:
+	case <-p.Ended():
 	case <-time.After(wait):
 		t.Fatalf("rsocket-go's stream did not end; frames:\n%s", f.tap.Dump())
 	}
@@ -506,7 +506,7 @@ func TestCancelStreamAfterK(t *testing.T) {
 	if l.Terminal != "cancel" || p.Signal() != "CANCEL" || fmt.Sprint(got) != fmt.Sprint(countData(0, k)) {
 		t.Errorf("ledger %+v, rsocket-go signal %q, got %v", l, p.Signal(), got)
 	}
-	if n := p.produced.Load(); n != k || fmt.Sprint(p.Requests()) != fmt.Sprint([]int{k}) {
+	if n := p.Produced.Load(); n != k || fmt.Sprint(p.Requests()) != fmt.Sprint([]int{k}) {
 		t.Errorf("rsocket-go was asked for %v and produced %d, want [%d] and %d", p.Requests(), n, k, k)
 	}
 }
@@ -514,9 +514,9 @@ func TestCancelStreamAfterK(t *testing.T) {
 // settle waits until the producer has made nothing new for 300 ms and returns
 // how many it made.
 func settle(p *probe) int64 {
-	last, since := p.produced.Load(), time.Now()
+	last, since := p.Produced.Load(), time.Now()
 	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if n := p.produced.Load(); n != last {
+		if n := p.Produced.Load(); n != last {
 			last, since = n, time.Now()
 		} else if time.Since(since) > 300*time.Millisecond {
 			break
@@ -557,7 +557,7 @@ func TestDemandReachesProducer(t *testing.T) {
 		}
 		s.Request(3)
 		got := recvN(t, f.ctx, s, 3)
-		p := f.peer.probe(t)
+		p := f.peer.Probe(t)
 		if n := settle(p); n != 3 || fmt.Sprint(p.Requests()) != "[3]" {
 			t.Fatalf("after Request(3): rsocket-go saw %v, produced %d", p.Requests(), n)
 		}
@@ -570,7 +570,7 @@ func TestDemandReachesProducer(t *testing.T) {
 			t.Fatalf("got %v", got)
 		}
 		s.Cancel()
-		<-p.ended
+		<-p.Ended()
 		l := f.ledger(f.request(protocol.TypeRequestStream, 0).StreamID)
 		if fmt.Sprint(l.Grants) != "[REQUEST(3) REQUEST_N(5)]" || l.RespSent != 8 {
 			t.Errorf("ledger %+v", l)
@@ -583,7 +583,7 @@ func TestDemandReachesProducer(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := recvN(t, f.ctx, s, 40)
-		p := f.peer.probe(t)
+		p := f.peer.Probe(t)
 		n := settle(p)
 		l := f.ledger(f.request(protocol.TypeRequestStream, 0).StreamID)
 		if fmt.Sprint(p.Requests()) != fmt.Sprint(wireGrants(l)) {
@@ -597,7 +597,7 @@ func TestDemandReachesProducer(t *testing.T) {
 			t.Fatalf("got %v", got)
 		}
 		s.Cancel()
-		<-p.ended
+		<-p.Ended()
 	})
 	aheadCase := func(t *testing.T, opt client.CallOption, take int) {
 		const total = 1000
@@ -610,7 +610,7 @@ func TestDemandReachesProducer(t *testing.T) {
 			s.Request(1)
 		}
 		got := recvN(t, f.ctx, s, take)
-		p := f.peer.probe(t)
+		p := f.peer.Probe(t)
 		produced := settle(p)
 		l := f.ledger(f.request(protocol.TypeRequestStream, 0).StreamID)
 		demand := sum(p.Requests())
